@@ -1,0 +1,68 @@
+"""One figure style for the whole book, and the plots the chapters share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+PALETTE = {"none": "#c44e52", "layernorm": "#4c72b0", "reference": "#55a868",
+           "prediction": "#8172b2", "neutral": "#4d4d4d"}
+
+
+def use_style() -> None:
+    """The book's seaborn style: white grid, colour-blind palette, readable sizes."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind",
+                  rc={"figure.dpi": 110, "savefig.dpi": 150, "axes.titleweight": "bold",
+                      "axes.spines.top": False, "axes.spines.right": False,
+                      "figure.constrained_layout.use": True})
+
+
+def figure(ncols: int = 1, nrows: int = 1, *, width: float = 5.0,
+           height: float = 3.8) -> tuple[Figure, np.ndarray]:
+    use_style()
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             squeeze=False)
+    return fig, axes.ravel()
+
+
+def loglog_with_fit(ax: Axes, x: Sequence[float], y: Sequence[float], *, slope: float,
+                    label: str, color: str | None = None, reference_slope: float | None = None
+                    ) -> None:
+    """Points on log-log axes with their least-squares line, and optionally a reference slope."""
+    x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ax.loglog(x_arr, y_arr, "o", color=color, label=f"{label} (slope {slope:.2f})")
+    intercept = np.mean(np.log(y_arr) - slope * np.log(x_arr))
+    ax.loglog(x_arr, np.exp(intercept) * x_arr ** slope, "-", color=color, alpha=0.6)
+    if reference_slope is not None:
+        anchor = np.exp(intercept) * x_arr[0] ** slope
+        ax.loglog(x_arr, anchor * (x_arr / x_arr[0]) ** reference_slope, ":",
+                  color=PALETTE["neutral"], label=f"slope {reference_slope:g} reference")
+    ax.legend(frameon=False)
+
+
+def heatmaps(maps: Mapping[str, np.ndarray], *, extent: tuple[float, float, float, float],
+             marker: tuple[float, float] | None = None, colorbar_label: str = "") -> Figure:
+    """Side-by-side heat maps, each with its own diverging colour scale centred on zero."""
+    fig, axes = figure(len(maps), width=4.6, height=4.0)
+    for ax, (title, values) in zip(axes, maps.items(), strict=True):
+        low, high = float(np.min(values)), float(np.max(values))
+        norm = TwoSlopeNorm(vcenter=0.0, vmin=min(low, -1e-12), vmax=max(high, 1e-12))
+        image = ax.imshow(values, origin="lower", extent=extent, cmap="RdBu_r", norm=norm,
+                          aspect="equal")
+        if marker is not None:
+            ax.plot(*marker, marker="*", color="gold", markersize=14, markeredgecolor="black")
+        ax.set_title(title)
+        ax.set_xlabel("$x_1$")
+        ax.set_ylabel("$x_2$")
+        ax.grid(False)
+        fig.colorbar(image, ax=ax, shrink=0.8, label=colorbar_label)
+    return fig

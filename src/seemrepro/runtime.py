@@ -1,0 +1,96 @@
+"""Where and how a computation runs: device, seeds, profiles, provenance."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import numpy as np
+import torch
+
+Profile = Literal["smoke", "book", "paper"]
+PROFILES: tuple[Profile, ...] = ("smoke", "book", "paper")
+T = TypeVar("T")
+
+
+def check_profile(profile: str) -> Profile:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    return profile  # type: ignore[return-value]
+
+
+def by_profile(profile: str, *, smoke: T, book: T, paper: T) -> T:
+    """Pick the setting of the current profile (smoke: seconds, book: CPU minutes, paper: GPU)."""
+    return {"smoke": smoke, "book": book, "paper": paper}[check_profile(profile)]
+
+
+def default_device() -> torch.device:
+    """CUDA when present (and not disabled with SEEMREPRO_DEVICE=cpu), else CPU."""
+    requested = os.environ.get("SEEMREPRO_DEVICE")
+    if requested:
+        return torch.device(requested)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def describe_device(device: torch.device | None = None) -> str:
+    device = device or default_device()
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a torch generator seeded the same way."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def project_root() -> Path:
+    """The checkout this package was installed from (falls back to the working directory)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "_toc.yml").exists() and (parent / "src" / "seemrepro").exists():
+            return parent
+    return Path.cwd()
+
+
+def git_commit(root: Path | None = None) -> str:
+    """Short commit hash of the checkout, with ``+dirty`` when tracked files changed."""
+    root = root or project_root()
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=10", "HEAD"], cwd=root, capture_output=True,
+            text=True, check=True, timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+            capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    profile: str
+    device: str
+    commit: str
+    torch_version: str
+    wall_seconds: float
+
+    def markdown(self) -> str:
+        return (
+            f"```{{admonition}} How this page was built\n"
+            f":class: note\n"
+            f"Profile **{self.profile}** · device {self.device} · commit `{self.commit}` · "
+            f"torch {self.torch_version} · executed in {self.wall_seconds:.1f} s\n"
+            f"```"
+        )
