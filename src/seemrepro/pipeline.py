@@ -67,6 +67,9 @@ def read_chapter(source: Path, parameters: dict[str, Any]) -> nbformat.NotebookN
     notebook = jupytext.read(source)
     notebook.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3",
                                        "language": "python"}
+    notebook.metadata.setdefault("papermill", {})
+    for cell in notebook.cells:
+        cell.metadata.setdefault("tags", [])
     if not any("parameters" in c.metadata.get("tags", []) for c in notebook.cells):
         raise ChapterFailed(f"{source.name} has no cell tagged 'parameters'")
     return parameterize_notebook(notebook, parameters)
@@ -189,7 +192,8 @@ def smoke_notebook(source: Path, root: Path) -> nbformat.NotebookNode:
 
 
 def build_html(root: Path) -> Path:
-    command = [sys.executable, "-m", "jupyter_book", "build", str(root), "--warningiserror",
+    executable = Path(sys.executable).with_name("jupyter-book")
+    command = [str(executable), "build", str(root), "--warningiserror",
                "--nitpick", "--keep-going", "--quiet"]
     completed = subprocess.run(command, cwd=root)
     if completed.returncode != 0:

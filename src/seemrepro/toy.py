@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from seemrepro.critics import parameter_norm
 from seemrepro.seem import check_gamma

@@ -1,0 +1,98 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # T1 · Theorem 1: one step of Q-value iteration is a linear map of the TD error
+#
+# Theorem 1 of the paper says that after one small gradient step of Q-value iteration the
+# TD-error vector $u_t = f_{\theta_t}(X) - (r + \gamma f_{\theta_t}(X^*))$ moves as
+#
+# $$u_{t+1} = (I + \eta A_t)\,u_t, \qquad A_t = \gamma\,G_{\theta_t}(X^*, X) - G_{\theta_t}(X, X),$$
+#
+# up to terms of order $\eta^2$. We take one plain SGD step on
+# $\tfrac12\lVert f_\theta(X) - \mathrm{sg}(r + \gamma f_\theta(X^*))\rVert^2$ from a fixed network,
+# with $X$ and $X^*$ held fixed, for a sweep of learning rates, and compare the actual change
+# $u_{t+1} - u_t$ with the prediction $\eta A_t u_t$. If the theorem holds, the prediction error
+# shrinks like $\eta^2$: a slope of 2 on log-log axes.
+
+# %% tags=["parameters"]
+profile = "book"
+seed = 0
+
+# %%
+import numpy as np
+import torch
+
+from seemrepro import plots
+from seemrepro.critics import make_critic
+from seemrepro.runtime import by_profile
+from seemrepro.seem import seem_matrix
+from seemrepro.theory import loglog_slope, one_step_prediction, td_errors
+from seemrepro.toy import greedy_next_inputs, make_toy_dataset
+
+hidden = by_profile(profile, smoke=(32, 32), book=(256, 256), paper=(256, 256))
+num_rates = by_profile(profile, smoke=9, book=21, paper=41)
+gamma = 0.99
+
+# %% [markdown]
+# The network is a ReLU MLP in float64 (so round-off does not hide the $\eta^2$ term) on the
+# paper's toy task: 100 random $(s, a)$ pairs, zero reward, and $X^*$ the next states with the
+# network's greedy action.
+
+# %%
+data = make_toy_dataset(100, seed=seed, dtype=torch.float64)
+critic = make_critic(4, hidden, seed=seed, dtype=torch.float64)
+x_next = greedy_next_inputs(critic, data)
+a = seem_matrix(critic, data.x, x_next, gamma)
+spectral_norm = float(torch.linalg.matrix_norm(a, ord=2))
+scales = np.logspace(-7, -2, num_rates)  # η·‖A‖₂
+table = one_step_prediction(critic, data.x, x_next, data.rewards, gamma, scales / spectral_norm)
+table["eta_times_norm"] = scales
+table
+
+# %% [markdown]
+# Two effects bound the range where the $\eta^2$ law can be seen. At the smallest steps the
+# error reaches float64 round-off of $u$. At the largest steps some ReLU units change their
+# activation pattern during the step, and the expansion behind the theorem no longer applies.
+# The fit therefore uses the steps with $\eta\lVert A\rVert_2 \le 10^{-3.5}$ whose error is
+# above 100 times the round-off level $\epsilon\lVert u\rVert$.
+
+# %%
+u_norm = float(td_errors(critic, data.x, x_next, data.rewards, gamma).norm())
+roundoff = 100 * np.finfo(np.float64).eps * u_norm
+window = (table.eta_times_norm <= 10 ** -3.5) & (table.prediction_error > roundoff)
+slope = loglog_slope(table.learning_rate[window], table.prediction_error[window])
+change_slope = loglog_slope(table.learning_rate[window], table.actual_change[window])
+
+fig, (ax,) = plots.figure(width=6.5, height=4.4)
+ax.loglog(table.learning_rate, table.prediction_error, "o", color=plots.PALETTE["neutral"],
+          alpha=0.35, label="all steps")
+plots.loglog_with_fit(ax, table.learning_rate[window], table.prediction_error[window],
+                      slope=slope, label=r"$\|\Delta u - \eta A u\|$ (fit window)",
+                      color=plots.PALETTE["prediction"], reference_slope=2.0)
+ax.axhline(roundoff, color=plots.PALETTE["none"], ls="--", lw=1, label="100·round-off")
+ax.set_xlabel(r"learning rate $\eta$")
+ax.set_ylabel("prediction error")
+ax.set_title("Theorem 1: the one-step error shrinks like $\\eta^2$")
+ax.legend(frameon=False, fontsize=9);
+
+# %% [markdown]
+# The change of $u$ itself is first order in $\eta$ (slope 1) while the error of the linear
+# prediction is second order (slope 2): to first order, a Q-value iteration step is exactly
+# the linear map $I + \eta A_t$, whose largest real eigenvalue (SEEM) decides whether the TD
+# error grows.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+assert window.sum() >= 4, "too few learning rates in the fit window"
+assert 1.8 <= slope <= 2.2, f"prediction error slope {slope:.3f} is not 2"
+assert 0.95 <= change_slope <= 1.05, f"change slope {change_slope:.3f} is not 1"
+print(f"T1 verdict: prediction error ~ eta^{slope:.1f}, TD-error change ~ eta^{change_slope:.1f}"
+      f" over {int(window.sum())} learning rates: PASS")
