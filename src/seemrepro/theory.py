@@ -17,9 +17,11 @@ from seemrepro.seem import check_gamma, check_pair, seem_matrix
 
 def loglog_slope(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
     """Least-squares slope of log(y) against log(x)."""
-    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
-    if lx.size < 2 or not (np.all(np.isfinite(lx)) and np.all(np.isfinite(ly))):
-        raise ValueError("loglog_slope needs at least two positive, finite points")
+    xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    valid = np.isfinite(xa) & np.isfinite(ya) & (xa > 0) & (ya > 0)
+    if xa.size < 2 or xa.shape != ya.shape or not valid.all():
+        raise ValueError("loglog_slope needs at least two positive, finite (x, y) points")
+    lx, ly = np.log(xa), np.log(ya)
     return float(np.polyfit(lx, ly, 1)[0])
 
 
