@@ -38,7 +38,7 @@ from seemrepro.theory import loglog_slope, one_step_prediction, td_errors
 from seemrepro.toy import greedy_next_inputs, make_toy_dataset
 
 hidden = by_profile(profile, smoke=(32, 32), book=(256, 256), paper=(256, 256))
-num_rates = by_profile(profile, smoke=9, book=21, paper=41)
+num_rates = by_profile(profile, smoke=16, book=31, paper=61)
 gamma = 0.99
 
 # %% [markdown]

@@ -188,6 +188,7 @@ def smoke_notebook(source: Path, root: Path) -> nbformat.NotebookNode:
         )
     for cell, outputs in zip(cells, expected, strict=True):
         cell.outputs = [nbformat.v4.new_output(**o) for o in outputs]
+        cell.execution_count = 1  # nbval compares only cells that were run
     return notebook
 
 
