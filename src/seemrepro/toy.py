@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from seemrepro.critics import parameter_norm
-from seemrepro.seem import check_gamma
+from seemrepro.critics import make_critic, parameter_norm
+from seemrepro.seem import check_gamma, seem
 
 DIVERGENCE_THRESHOLD = 1e6
 ACTIONS = torch.tensor(
@@ -86,11 +86,34 @@ class TDTrace:
     max_abs_q: list[float] = field(default_factory=list)
     td_error_norm: list[float] = field(default_factory=list)
     param_norm: list[float] = field(default_factory=list)
+    seem_steps: list[int] = field(default_factory=list)
+    seem: list[float] = field(default_factory=list)
+    seem_normalized: list[float] = field(default_factory=list)
     diverged_at: int | None = None
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_at is not None
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: np.asarray(getattr(self, k)) for k in
                 ("steps", "mean_q", "max_abs_q", "td_error_norm", "param_norm")}
+
+    def seem_arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(getattr(self, k)) for k in
+                ("seem_steps", "seem", "seem_normalized")}
+
+    def truncated(self, last_step: int) -> TDTrace:
+        """The record up to and including ``last_step``, as if training had stopped there."""
+        if not self.steps or not self.steps[0] <= last_step <= self.steps[-1]:
+            raise ValueError(f"step {last_step} is outside the recorded steps")
+        n = self.steps.index(last_step) + 1
+        m = sum(1 for s in self.seem_steps if s <= last_step)
+        diverged = self.diverged_at if self.diverged_at is not None and \
+            self.diverged_at <= last_step else None
+        return TDTrace(self.steps[:n], self.mean_q[:n], self.max_abs_q[:n],
+                       self.td_error_norm[:n], self.param_norm[:n], self.seem_steps[:m],
+                       self.seem[:m], self.seem_normalized[:m], diverged)
 
 
 def q_value_iteration(
@@ -102,22 +125,32 @@ def q_value_iteration(
     lr: float = 0.01,
     steps: int = 1000,
     threshold: float = DIVERGENCE_THRESHOLD,
+    loss: Literal["mean", "sum"] = "mean",
+    adam_betas: tuple[float, float] = (0.9, 0.999),
+    seem_every: int | None = None,
     progress: bool = False,
 ) -> TDTrace:
-    """Full-batch Q-value iteration (MSE loss to ``γ·max_a' Q(s', a')``, no target network).
+    """Full-batch Q-value iteration (squared TD error to ``γ·max_a' Q(s', a')``, no target network).
 
-    Stops cleanly at the first step whose Q is non-finite or above ``threshold`` in absolute
-    value, and records that step in ``diverged_at``.
+    ``adam_betas`` are Adam's moment decay rates. ``loss`` averages or sums the squared errors over the batch (a sum is a mean with the
+    learning rate multiplied by the batch size). With ``seem_every = k`` the SEEM of the current
+    network, with ``X`` the dataset inputs and ``X*`` their greedy next inputs, is recorded every
+    ``k`` steps. Stops cleanly at the first step whose Q is non-finite or above ``threshold`` in
+    absolute value, and records that step in ``diverged_at``.
     """
     check_gamma(gamma)
     if steps < 0:
         raise ValueError(f"steps must be non-negative, got {steps}")
+    if loss not in ("mean", "sum"):
+        raise ValueError(f"unknown loss reduction {loss!r}; choose mean or sum")
+    if seem_every is not None and seem_every <= 0:
+        raise ValueError(f"seem_every must be positive, got {seem_every}")
     params = [p for p in critic.parameters() if p.requires_grad]
     opt: torch.optim.Optimizer
     if optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=lr)
     elif optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=lr)
+        opt = torch.optim.Adam(params, lr=lr, betas=adam_betas)
     else:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose sgd or adam")
     x, rewards = data.x, data.rewards
@@ -137,10 +170,37 @@ def q_value_iteration(
         if not math.isfinite(worst) or worst > threshold:
             trace.diverged_at = step
             break
+        if seem_every is not None and step % seem_every == 0:
+            measured = seem(critic, x, x_next, gamma)
+            trace.seem_steps.append(step)
+            trace.seem.append(measured.raw)
+            trace.seem_normalized.append(measured.normalized)
         if step == steps:
             break
-        loss = ((q - target) ** 2).mean()
+        squared = (q - target) ** 2
+        objective = squared.mean() if loss == "mean" else squared.sum()
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         opt.step()
     return trace
+
+
+def run_toy(
+    *,
+    depth: int = 2,
+    width: int = 200,
+    seed: int = 0,
+    bias: bool = False,
+    num_samples: int = 100,
+    **options: Any,
+) -> TDTrace:
+    """One Q-value iteration run on the toy task with a fresh ReLU MLP of ``depth`` layers.
+
+    ``bias=False`` gives an exactly ``L``-homogeneous network, the setting of Lemma 1 and
+    Theorems 3-4; ``options`` go to :func:`q_value_iteration`.
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, got {depth}")
+    data = make_toy_dataset(num_samples, seed=seed)
+    critic = make_critic(4, (width,) * (depth - 1), seed=seed, bias=bias)
+    return q_value_iteration(critic, data, **options)

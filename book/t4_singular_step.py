@@ -1,0 +1,124 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # T4 · Theorem 3 under SGD: the inverse TD error falls linearly to a singular step
+#
+# Theorem 3 says that once Q-value iteration with SGD diverges, the TD error of an $L$-layer
+# ReLU MLP blows up at a finite step, $\lVert u_t\rVert = O\big((1 - C'\lambda\eta t)^{-L/(2L-2)}\big)$:
+# $1/\lVert u_t\rVert$ ($L=2$, Fig. 2) or $1/\lVert u_t\rVert^{4/3}$ ($L=3$, Fig. 10) falls on a
+# straight line whose zero is the singular step. The paper fits steps 450–500 and predicts step
+# 605, where training indeed produced NaN.
+#
+# **What is predicted, from which data, how far ahead.** The singular step is predicted from a
+# line fitted to $\lVert u_t\rVert^{-(2L-2)/L}$ on a window that ends the first time
+# $\lVert u_t\rVert$ reaches a fixed level; the predictor sees only the trace up to that step,
+# and the lead (observed event minus last step seen) is reported per seed.
+#
+# **Settings needed.** The toy task of appendix E (100 random $(s,a)$ pairs, zero rewards,
+# greedy bootstrap target from the current network, SGD lr 0.01, γ 0.99, width 200, mean
+# squared TD error). With PyTorch's default Linear layers (with biases) this run does *not*
+# diverge: Q rises to about 130 and then decays. Without biases the MLP is exactly
+# $L$-homogeneous, as Lemma 1 and Theorem 3 assume, and every seed diverges; this chapter uses
+# bias-free networks. Summing instead of averaging the loss (a 100× larger step) blows up
+# within 5 steps by ordinary step-size instability, not self-excitation.
+
+# %% tags=["parameters"]
+profile = "book"
+seed = 0
+
+# %%
+import pandas as pd
+
+from seemrepro import plots
+from seemrepro.divergence_plots import inverse_power_panel
+from seemrepro.predict import level_window, predict_singular_step
+from seemrepro.runtime import by_profile
+from seemrepro.toy import run_toy
+
+seeds = {2: by_profile(profile, smoke=[seed, seed + 1], book=list(range(seed, seed + 6)),
+                       paper=list(range(seed, seed + 10))),
+         3: by_profile(profile, smoke=[seed], book=list(range(seed, seed + 4)),
+                       paper=list(range(seed, seed + 10)))}
+# window = from the first step with ‖u‖ ≥ low to the first step with ‖u‖ ≥ high
+levels = {2: (50.0, 200.0), 3: (10.0, 50.0)}
+settings = dict(width=200, lr=0.01, gamma=0.99, steps=3000)
+
+# %%
+traces = {depth: {s: run_toy(depth=depth, seed=s, **settings) for s in chosen}
+          for depth, chosen in seeds.items()}
+
+# %% [markdown]
+# For each diverging run, the window is found online from the TD-error norm, the trace is cut
+# at the window's last step, and only that truncated trace goes to the predictor.
+
+# %%
+predictions, rows = {2: {}, 3: {}}, []
+for depth, runs in traces.items():
+    for s, trace in runs.items():
+        if trace.diverged_at is None:
+            rows.append({"L": depth, "seed": s, "observed": None})
+            continue
+        a = trace.arrays()
+        window = level_window(a["steps"], a["td_error_norm"], levels[depth])
+        seen = trace.truncated(window[1]).arrays()  # nothing after the window's end
+        p = predict_singular_step(seen["steps"], seen["td_error_norm"], depth=depth,
+                                  window=window)
+        predictions[depth][s] = p
+        rows.append({"L": depth, "seed": s, "window": window, "predicted": round(p.step, 1),
+                     "observed": trace.diverged_at, "lead (steps)": trace.diverged_at - window[1],
+                     "error %": round(100 * (p.step - trace.diverged_at) / trace.diverged_at, 2),
+                     "fit R²": round(p.fit.r_squared, 4)})
+table = pd.DataFrame(rows)
+table
+
+# %%
+fig, axes = plots.figure(2, width=6.0, height=4.4)
+for ax, depth in zip(axes, (2, 3), strict=True):
+    inverse_power_panel(ax, traces[depth], predictions[depth], depth=depth)
+
+# %% [markdown]
+# **How far ahead can the line see?** The curve is convex before the singularity: early on the
+# kernel of the initial weights still dominates and the TD error grows exponentially, and only
+# once the diverging direction dominates does the homogeneous $1/(1 - C't)$ law take over.
+# Windows that end earlier therefore predict the singularity too early. The table below repeats
+# the prediction with earlier windows for $L=2$; only windows ending a few percent of the run
+# before the event reach the paper's 2% accuracy.
+
+# %%
+tradeoff = []
+for low, high in [(10.0, 30.0), (20.0, 60.0), (30.0, 100.0), levels[2]]:
+    for s, trace in traces[2].items():
+        if trace.diverged_at is None:
+            continue
+        a = trace.arrays()
+        window = level_window(a["steps"], a["td_error_norm"], (low, high))
+        seen = trace.truncated(window[1]).arrays()
+        p = predict_singular_step(seen["steps"], seen["td_error_norm"], depth=2, window=window)
+        tradeoff.append({"levels": f"{low:g}-{high:g}", "seed": s,
+                         "lead": trace.diverged_at - window[1],
+                         "error %": 100 * (p.step - trace.diverged_at) / trace.diverged_at})
+pd.DataFrame(tradeoff).groupby("levels", sort=False)[["lead", "error %"]].agg(["min", "max"])
+
+# %% [markdown]
+# **Against the paper.** The linear law and a prediction within 2% do reproduce, for every
+# seed and both depths, but only a few steps ahead (about 8 steps of ~250 for $L=2$, about 5 of
+# ~300 for $L=3$); the paper's fit predicted 605 from data ending 105 steps earlier. Windows
+# ending 20–40 steps before the event under-predict by 2–10%.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+diverging = table.dropna(subset=["predicted"])
+assert len(diverging) >= 1, "no run diverged"
+assert (diverging["lead (steps)"] > 0).all(), "a window reached the event itself"
+worst = float(diverging["error %"].abs().max())
+assert worst <= 2.0, f"a predicted singular step is {worst:.2f}% off"
+print(f"T4 verdict: {len(diverging)} of {len(table)} runs diverged; every predicted singular "
+      f"step within 2% of the observed one: PASS")
