@@ -36,7 +36,7 @@ def test_batchnorm_dropout_and_weightnorm_variants() -> None:
     assert layer_types(bn).count("Dropout") == 2
     out_wn = make_critic(3, (4, 4), weight_norm="output", seed=0)
     all_wn = make_critic(3, (4, 4), weight_norm="all", seed=0)
-    count = lambda c: sum("parametrizations" in n for n, _ in c.named_parameters())  # noqa: E731
+    count = lambda c: sum("parametrizations" in n for n, _ in c.named_parameters())
     assert count(out_wn) == 2 and count(all_wn) == 6  # (g, v) per normalized layer
 
 

@@ -124,6 +124,5 @@ def parameter_count(module: nn.Module) -> int:
 
 def parameter_norm(module: nn.Module) -> float:
     with torch.no_grad():
-        return float(
-            torch.sqrt(sum((p.double() ** 2).sum() for p in module.parameters() if p.requires_grad))
-        )
+        squares = [(p.double() ** 2).sum() for p in module.parameters() if p.requires_grad]
+        return float(torch.stack(squares).sum().sqrt()) if squares else 0.0

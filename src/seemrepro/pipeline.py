@@ -196,7 +196,7 @@ def build_html(root: Path) -> Path:
     executable = Path(sys.executable).with_name("jupyter-book")
     command = [str(executable), "build", str(root), "--warningiserror",
                "--nitpick", "--keep-going", "--quiet"]
-    completed = subprocess.run(command, cwd=root)
+    completed = subprocess.run(command, cwd=root, check=False)
     if completed.returncode != 0:
         raise ChapterFailed("Jupyter Book failed to render the book (see the messages above)")
     return root / "_build" / "html" / "index.html"

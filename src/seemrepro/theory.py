@@ -59,7 +59,7 @@ def one_step_prediction(
             offset = 0
             for p in (p for p in stepped.parameters() if p.requires_grad):
                 n = p.numel()
-                p -= lr * direction[offset: offset + n].reshape(p.shape).to(p.dtype)
+                p.sub_(lr * direction[offset: offset + n].reshape(p.shape).to(p.dtype))
                 offset += n
         actual = td_errors(stepped, x, x_next, rewards, gamma).double() - u
         predicted = lr * (a @ u)
