@@ -17,6 +17,7 @@ from torch import nn
 
 from seemrepro.critics import make_critic, parameter_norm
 from seemrepro.seem import check_gamma
+from seemrepro.toy import single_thread
 
 NUM_STATES = 7
 NUM_FEATURES = 8
@@ -89,6 +90,14 @@ def semi_gradient_td(
     states = torch.randint(0, NUM_STATES, (steps,), generator=torch.Generator().manual_seed(seed))
     opt = torch.optim.SGD([p for p in critic.parameters() if p.requires_grad], lr=lr)
     trace = BairdTrace()
+    with single_thread():
+        _train(critic, phi, states, opt, gamma, steps, record_every, trace)
+    return trace
+
+
+def _train(critic: nn.Module, phi: torch.Tensor, states: torch.Tensor,
+           opt: torch.optim.Optimizer, gamma: float, steps: int, record_every: int,
+           trace: BairdTrace) -> None:
     for step in range(steps + 1):
         if step % record_every == 0 or step == steps:
             with torch.no_grad():
@@ -105,4 +114,3 @@ def semi_gradient_td(
         opt.zero_grad(set_to_none=True)
         (0.5 * (value - target) ** 2).sum().backward()
         opt.step()
-    return trace

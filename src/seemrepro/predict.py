@@ -129,11 +129,17 @@ def predict_singular_step(steps: ArrayLike, values: ArrayLike, *, depth: int,
 
 @dataclass(frozen=True)
 class AdamGrowth:
-    """Theorem 4: the norm's slope against ``η·sqrt(P)`` and the log-log slope of Q against t."""
+    """Theorem 4: the norm's slope against ``η·sqrt(P)`` and the log-log slope of Q against t.
+
+    ``q_loglog_slope`` uses the raw step count; ``q_loglog_slope_shifted`` measures time from
+    ``norm_fit.root``, the step where the fitted norm line extrapolates to zero, which is the
+    clock on which ``Q ∝ ‖θ‖^L ∝ t^L`` holds exactly for a homogeneous network.
+    """
 
     norm_fit: LineFit
     expected_slope: float
     q_loglog_slope: float
+    q_loglog_slope_shifted: float
     depth: int
 
     @property
@@ -142,7 +148,7 @@ class AdamGrowth:
 
     @property
     def exponent_ratio(self) -> float:
-        return self.q_loglog_slope / self.depth
+        return self.q_loglog_slope_shifted / self.depth
 
 
 def adam_growth(steps: ArrayLike, param_norm: ArrayLike, q: ArrayLike, *, t0: float, lr: float,
@@ -159,8 +165,12 @@ def adam_growth(steps: ArrayLike, param_norm: ArrayLike, q: ArrayLike, *, t0: fl
         raise ValueError(f"fewer than two steps after t0={t0}")
     if t0 <= 0:
         raise ValueError("t0 must be positive so that log t is defined")
-    return AdamGrowth(fit_line(t[mask], norm[mask]), lr * math.sqrt(num_params),
-                      loglog_slope(t[mask], np.abs(q_arr[mask])), depth)
+    norm_fit = fit_line(t[mask], norm[mask])
+    if norm_fit.slope <= 0 or norm_fit.root >= t0:
+        raise ValueError("the parameter norm does not grow after t0")
+    q_abs = np.abs(q_arr[mask])
+    return AdamGrowth(norm_fit, lr * math.sqrt(num_params), loglog_slope(t[mask], q_abs),
+                      loglog_slope(t[mask] - norm_fit.root, q_abs), depth)
 
 
 @dataclass(frozen=True)

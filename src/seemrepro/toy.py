@@ -9,6 +9,8 @@ itself (no target network), so any growth of Q is self-excitation.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -128,6 +130,7 @@ def q_value_iteration(
     loss: Literal["mean", "sum"] = "mean",
     adam_betas: tuple[float, float] = (0.9, 0.999),
     seem_every: int | None = None,
+    seem_until: int | None = None,
     progress: bool = False,
 ) -> TDTrace:
     """Full-batch Q-value iteration (squared TD error to ``γ·max_a' Q(s', a')``, no target network).
@@ -135,7 +138,7 @@ def q_value_iteration(
     ``adam_betas`` are Adam's moment decay rates. ``loss`` averages or sums the squared errors over the batch (a sum is a mean with the
     learning rate multiplied by the batch size). With ``seem_every = k`` the SEEM of the current
     network, with ``X`` the dataset inputs and ``X*`` their greedy next inputs, is recorded every
-    ``k`` steps. Stops cleanly at the first step whose Q is non-finite or above ``threshold`` in
+    ``k`` steps, up to step ``seem_until`` when given. Stops cleanly at the first step whose Q is non-finite or above ``threshold`` in
     absolute value, and records that step in ``diverged_at``.
     """
     check_gamma(gamma)
@@ -170,7 +173,8 @@ def q_value_iteration(
         if not math.isfinite(worst) or worst > threshold:
             trace.diverged_at = step
             break
-        if seem_every is not None and step % seem_every == 0:
+        if seem_every is not None and step % seem_every == 0 and \
+                (seem_until is None or step <= seem_until):
             measured = seem(critic, x, x_next, gamma)
             trace.seem_steps.append(step)
             trace.seem.append(measured.raw)
@@ -183,6 +187,17 @@ def q_value_iteration(
         objective.backward()
         opt.step()
     return trace
+
+
+@contextmanager
+def single_thread() -> Iterator[None]:
+    """Run on one torch thread: these small problems only lose to threading overhead."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def run_toy(
@@ -203,4 +218,5 @@ def run_toy(
         raise ValueError(f"depth must be at least 1, got {depth}")
     data = make_toy_dataset(num_samples, seed=seed)
     critic = make_critic(4, (width,) * (depth - 1), seed=seed, bias=bias)
-    return q_value_iteration(critic, data, **options)
+    with single_thread():
+        return q_value_iteration(critic, data, **options)

@@ -1,0 +1,74 @@
+import math
+
+import numpy as np
+import pytest
+
+from seemrepro.predict import (adam_growth, first_crossing, fit_line, is_nondecreasing,
+                               level_window, predict_singular_step, seem_predicts)
+
+
+def test_singular_step_of_exact_hyperbola() -> None:
+    t = np.arange(0, 100.0)
+    q = 1.0 / (1 - t / 120.0)  # L=2: 1/Q linear, zero at 120
+    p = predict_singular_step(t, q, depth=2, window=(40, 80))
+    assert p.step == pytest.approx(120.0)
+    assert p.lead(80) == pytest.approx(40.0)
+
+
+def test_singular_step_depth_three_uses_four_thirds() -> None:
+    t = np.arange(0, 100.0)
+    q = (1 - t / 150.0) ** -0.75  # L=3: ‖u‖ ~ (1 - ct)^{-L/(2L-2)}
+    assert predict_singular_step(t, q, depth=3, window=(10, 90)).step == pytest.approx(150.0)
+
+
+def test_rising_inverse_predicts_no_singularity() -> None:
+    t = np.arange(10.0)
+    assert math.isinf(predict_singular_step(t, 1.0 / (1 + t), depth=2, window=(0, 9)).step)
+
+
+def test_window_errors() -> None:
+    t = np.arange(10.0)
+    with pytest.raises(ValueError, match="outside"):
+        predict_singular_step(t, t + 1, depth=2, window=(5, 20))
+    with pytest.raises(ValueError):
+        predict_singular_step(t, t + 1, depth=2, window=(5, 5))
+    with pytest.raises(ValueError):
+        predict_singular_step(t, t + 1, depth=1, window=(0, 5))
+    with pytest.raises(ValueError, match="positive"):
+        predict_singular_step(t, t - 5, depth=2, window=(0, 9))
+    with pytest.raises(ValueError):
+        fit_line([1.0], [2.0])
+
+
+def test_level_window_is_first_crossings() -> None:
+    t = np.arange(10)
+    v = np.array([1, 2, 5, 3, 8, 20, 50, 60, 70, 90.0])
+    assert first_crossing(t, v, 5) == 2
+    assert level_window(t, v, (5, 50)) == (2, 6)
+    with pytest.raises(ValueError):
+        level_window(t, v, (5, 500))
+
+
+def test_adam_growth_recovers_slope_and_exponent() -> None:
+    t = np.arange(1, 2001.0)
+    lr, p = 1e-3, 400
+    norm = lr * math.sqrt(p) * (t + 100)
+    q = norm**3
+    g = adam_growth(t, norm, q, t0=1000, lr=lr, num_params=p, depth=3)
+    assert g.slope_ratio == pytest.approx(1.0)
+    assert g.q_loglog_slope_shifted == pytest.approx(3.0)
+    assert g.q_loglog_slope < 3.0
+    with pytest.raises(ValueError):
+        adam_growth(t, norm, q, t0=5000, lr=lr, num_params=p, depth=3)
+
+
+def test_seem_prediction_and_monotonicity() -> None:
+    v = seem_predicts([0, 50], [0.3, 2.0], step=50, diverged_at=200)
+    assert v.predicts_divergence and v.correct
+    assert not seem_predicts([0, 50], [0.3, -1e-5], step=50, diverged_at=None).predicts_divergence
+    with pytest.raises(ValueError):
+        seem_predicts([0, 50], [0.3, 2.0], step=50, diverged_at=40)
+    with pytest.raises(ValueError):
+        seem_predicts([0, 50], [0.3, 2.0], step=25, diverged_at=None)
+    assert is_nondecreasing([-1e-5, -2e-5, 1.0], tolerance=1e-4)
+    assert not is_nondecreasing([1.0, 0.5])
