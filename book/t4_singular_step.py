@@ -49,7 +49,7 @@ seeds = {2: by_profile(profile, smoke=[seed, seed + 1], book=list(range(seed, se
                        paper=list(range(seed, seed + 10)))}
 # window = from the first step with ‖u‖ ≥ low to the first step with ‖u‖ ≥ high
 levels = {2: (50.0, 200.0), 3: (10.0, 50.0)}
-settings = dict(width=200, lr=0.01, gamma=0.99, steps=3000)
+settings = {"width": 200, "lr": 0.01, "gamma": 0.99, "steps": 3000}
 
 # %%
 traces = {depth: {s: run_toy(depth=depth, seed=s, **settings) for s in chosen}

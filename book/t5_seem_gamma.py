@@ -44,7 +44,7 @@ gammas = by_profile(profile, smoke=[0.8, 0.9, 0.95, 0.99],
                     paper=list(np.round(np.linspace(0.8, 0.995, 40), 4)))
 horizon = by_profile(profile, smoke=600, book=3000, paper=10000)
 measure_at = 50
-settings = dict(width=200, lr=0.01, seed=seed, steps=horizon)
+settings = {"width": 200, "lr": 0.01, "seed": seed, "steps": horizon}
 
 # %%
 runs = {g: run_toy(gamma=g, seem_every=measure_at, seem_until=measure_at, **settings)

@@ -36,7 +36,7 @@ seed = 0
 import pandas as pd
 
 from seemrepro import plots
-from seemrepro.critics import parameter_count, make_critic
+from seemrepro.critics import make_critic, parameter_count
 from seemrepro.predict import adam_growth
 from seemrepro.runtime import by_profile
 from seemrepro.toy import run_toy

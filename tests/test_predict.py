@@ -3,8 +3,15 @@ import math
 import numpy as np
 import pytest
 
-from seemrepro.predict import (adam_growth, first_crossing, fit_line, is_nondecreasing,
-                               level_window, predict_singular_step, seem_predicts)
+from seemrepro.predict import (
+    adam_growth,
+    first_crossing,
+    fit_line,
+    is_nondecreasing,
+    level_window,
+    predict_singular_step,
+    seem_predicts,
+)
 
 
 def test_singular_step_of_exact_hyperbola() -> None:
