@@ -79,19 +79,30 @@ class NTKFeatures:
     def gram(self, other: NTKFeatures, dtype: torch.dtype | None = None) -> torch.Tensor:
         """``G(self, other)``, accumulated in ``dtype`` (default: the features' own)."""
         first = (self.outer[0][0] if self.outer else self.dense[0])
-        out_dtype = dtype or first.dtype
-        n1, n2 = self.num_samples, other.num_samples
-        result = torch.zeros(n1, n2, dtype=out_dtype, device=first.device)
-        for start in range(0, n1, _ROW_CHUNK):
-            rows = slice(start, min(start + _ROW_CHUNK, n1))
-            block = result[rows]
-            for (d1, h1), (d2, h2) in zip(self.outer, other.outer, strict=True):
-                block += (d1[rows] @ d2.T).to(out_dtype) * (h1[rows] @ h2.T).to(out_dtype)
-            for f1, f2 in zip(self.dense, other.dense, strict=True):
-                block += (f1[rows] @ f2.T).to(out_dtype)
-        if self.scale != 1.0:
-            result *= self.scale
+        result = torch.zeros(self.num_samples, other.num_samples, dtype=dtype or first.dtype,
+                             device=first.device)
+        self.accumulate_gram(other, result)
         return result
+
+    def accumulate_gram(self, other: NTKFeatures, out: torch.Tensor, alpha: float = 1.0) -> None:
+        """``out += alpha * G(self, other)`` in place.
+
+        Each layer's block is formed in the features' dtype and added into ``out``'s dtype, so
+        float32 features summed into float64 cost one extra pass instead of three casts.
+        """
+        if out.shape != (self.num_samples, other.num_samples):
+            raise ValueError(f"out has shape {tuple(out.shape)}, expected "
+                             f"{(self.num_samples, other.num_samples)}")
+        weight = alpha * self.scale
+        for start in range(0, self.num_samples, _ROW_CHUNK):
+            rows = slice(start, min(start + _ROW_CHUNK, self.num_samples))
+            block = out[rows]
+            for (d1, h1), (d2, h2) in zip(self.outer, other.outer, strict=True):
+                prod = d1[rows] @ d2.T
+                prod.mul_(h1[rows] @ h2.T)
+                block.add_(prod, alpha=weight)
+            for f1, f2 in zip(self.dense, other.dense, strict=True):
+                block.add_(f1[rows] @ f2.T, alpha=weight)
 
 
 def _leaf_modules_with_parameters(module: nn.Module) -> list[nn.Module]:

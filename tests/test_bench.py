@@ -1,0 +1,20 @@
+"""Smoke check of ``python -m seemrepro.bench --quick``: output format only, never timings."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+
+def test_bench_quick_output_format() -> None:
+    done = subprocess.run([sys.executable, "-m", "seemrepro.bench", "--quick", "--repeats", "1"],
+                          capture_output=True, text=True, check=True, timeout=300)
+    out = done.stdout
+    assert out.startswith("device: ")
+    assert re.search(r"^library seem\(\) +time +[\d.]+ s .*peak RSS +[\d.]+ MiB", out, re.MULTILINE)
+    assert re.search(r"^seem_reference\(\) +time +[\d.]+ s .*peak RSS +[\d.]+ MiB", out, re.MULTILINE)
+    assert re.search(r"^library eigen path: (dense|mixed|dense-fallback)$", out, re.MULTILINE)
+    match = re.search(r"\|raw diff\| / \|\|A\|\|_F = ([\d.e+-]+)", out)
+    assert match and float(match.group(1)) < 1e-4
+    assert re.search(r"^SUMMARY ratio=[\d.]+x .* rel_diff=[\d.e+-]+ .* (PASS|FAIL)$", out, re.MULTILINE)
