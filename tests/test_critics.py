@@ -60,9 +60,13 @@ def test_seed_makes_initialization_reproducible() -> None:
     "options, message",
     [({"norm": "groupnorm"}, "unknown norm"), ({"weight_norm": "input"}, "unknown weight_norm"),
      ({"dropout": 1.0}, "dropout"), ({"norm": "layernorm", "norm_layers": (3,)}, "out of range"),
-     ({"input_dim": 0}, "input_dim")],
+     ],
 )
 def test_bad_configuration_is_rejected(options: dict, message: str) -> None:
-    settings = {"input_dim": 3, "hidden": (4, 4), **options}
     with pytest.raises(ValueError, match=message):
-        CriticConfig(**settings)
+        CriticConfig(**{"hidden": (4, 4), **options})
+
+
+def test_bad_input_size_is_rejected() -> None:
+    with pytest.raises(ValueError, match="input_dim"):
+        make_critic(0, (4,))

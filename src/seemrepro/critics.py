@@ -15,14 +15,13 @@ WeightNormPlacement = Literal["none", "output", "all"]
 
 @dataclass(frozen=True)
 class CriticConfig:
-    """Architecture of an MLP critic.
+    """Architecture of an MLP critic, independent of its input size.
 
     ``norm`` is applied between each hidden Linear and its ReLU, on the hidden layers listed in
     ``norm_layers`` (``None`` means every hidden layer). ``hidden=()`` gives a linear function
     approximator; ``input_layernorm`` puts a LayerNorm in front of the first Linear layer.
     """
 
-    input_dim: int
     hidden: tuple[int, ...] = (256, 256)
     norm: HiddenNorm = "none"
     norm_layers: tuple[int, ...] | None = None
@@ -33,8 +32,6 @@ class CriticConfig:
     bias: bool = True
 
     def __post_init__(self) -> None:
-        if self.input_dim <= 0:
-            raise ValueError(f"input_dim must be positive, got {self.input_dim}")
         if any(h <= 0 for h in self.hidden):
             raise ValueError(f"hidden widths must be positive, got {self.hidden}")
         if self.norm not in ("none", "layernorm", "batchnorm"):
@@ -68,13 +65,15 @@ class CriticConfig:
 class MLPCritic(nn.Module):
     """``f(x) -> (N,)``: one scalar per input row, with default PyTorch initialization."""
 
-    def __init__(self, config: CriticConfig) -> None:
+    def __init__(self, input_dim: int, config: CriticConfig) -> None:
         super().__init__()
+        if input_dim <= 0:
+            raise ValueError(f"input_dim must be positive, got {input_dim}")
         self.config = config
         layers: list[nn.Module] = []
         if config.input_layernorm:
-            layers.append(nn.LayerNorm(config.input_dim, elementwise_affine=config.norm_affine))
-        width = config.input_dim
+            layers.append(nn.LayerNorm(input_dim, elementwise_affine=config.norm_affine))
+        width = input_dim
         for index, hidden in enumerate(config.hidden):
             linear = nn.Linear(width, hidden, bias=config.bias)
             layers.append(_weight_norm(linear) if config.weight_norm == "all" else linear)
@@ -108,13 +107,24 @@ def make_critic(
     **options: Any,
 ) -> MLPCritic:
     """Build a critic; with ``seed`` its initial parameters are reproducible."""
-    config = CriticConfig(input_dim=input_dim, hidden=tuple(hidden), **options)
+    return build_critic(input_dim, CriticConfig(hidden=tuple(hidden), **options), seed=seed,
+                        dtype=dtype, device=device)
+
+
+def build_critic(
+    input_dim: int,
+    config: CriticConfig,
+    *,
+    seed: int | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> MLPCritic:
     if seed is None:
-        critic = MLPCritic(config)
+        critic = MLPCritic(input_dim, config)
     else:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            critic = MLPCritic(config)
+            critic = MLPCritic(input_dim, config)
     return critic.to(dtype=dtype, device=device)
 
 

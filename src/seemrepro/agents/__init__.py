@@ -1,0 +1,1 @@
+"""Offline and online agents sharing one critic, one buffer and one update skeleton."""
