@@ -27,6 +27,8 @@ class DeterministicActor(nn.Module):
         super().__init__()
         self.net = mlp(state_dim, hidden, action_dim)
         self.max_action = max_action
+        self.state_mean: torch.Tensor
+        self.state_std: torch.Tensor
         self.register_buffer("state_mean", torch.zeros(state_dim))
         self.register_buffer("state_std", torch.ones(state_dim))
 

@@ -120,7 +120,7 @@ class TD3:
                 weight = cfg.bc_alpha / q_policy.abs().mean().detach().clamp_min(1e-6)
                 bc = ((policy_actions - batch.actions) ** 2).mean()
                 actor_loss = -weight * q_policy.mean() + bc
-                metrics["bc_loss"] = float(bc)
+                metrics["bc_loss"] = float(bc.detach())
             else:
                 actor_loss = -q_policy.mean()
             self.actor_optimizer.zero_grad(set_to_none=True)
