@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PROFILE ?= book
 
-.PHONY: install book test golden bench clean
+.PHONY: install book test golden bench data clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ golden: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m seemrepro.bench
+
+data: $(STAMP)
+	$(PY) -m seemrepro.datasets.generate
 
 clean:
 	rm -rf _build book/executed tests/.nbval
