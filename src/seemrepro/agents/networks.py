@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -38,3 +41,35 @@ class DeterministicActor(nn.Module):
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
         return self.max_action * torch.tanh(self.net((state - self.state_mean) / self.state_std))
+
+
+class TanhGaussianActor(nn.Module):
+    """A tanh-squashed Gaussian policy (SAC, CQL) on normalized states.
+
+    ``forward(s)`` gives the deterministic action ``max_action·tanh(mean)``; ``forward(s, noise)``
+    gives a reparameterized sample from standard-normal ``noise`` and its log-density. The noise
+    comes from outside so that each seed draws it from its own generator.
+    """
+
+    def __init__(self, state_dim: int, action_dim: int, hidden: tuple[int, ...] = (256, 256),
+                 max_action: float = 1.0, log_std_bounds: tuple[float, float] = (-5.0, 2.0)
+                 ) -> None:
+        super().__init__()
+        self.net = mlp(state_dim, hidden, 2 * action_dim)
+        self.max_action = max_action
+        self.log_std_bounds = log_std_bounds
+
+    def forward(self, state: torch.Tensor, noise: torch.Tensor | None = None
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        mean, log_std = self.net(state).chunk(2, dim=-1)
+        if noise is None:
+            return self.max_action * torch.tanh(mean)
+        low, high = self.log_std_bounds
+        log_std = log_std.clamp(low, high)
+        if noise.dim() > mean.dim():  # several samples per state: (n, batch, action)
+            mean, log_std = mean.unsqueeze(0), log_std.unsqueeze(0)
+        pre_tanh = mean + log_std.exp() * noise
+        log_prob = (-0.5 * noise**2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+        # log|d tanh(u)/du| = 2·(log 2 − u − softplus(−2u)), numerically stable
+        log_prob = log_prob - (2 * (math.log(2) - pre_tanh - F.softplus(-2 * pre_tanh))).sum(-1)
+        return self.max_action * torch.tanh(pre_tanh), log_prob

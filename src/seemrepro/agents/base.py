@@ -1,0 +1,326 @@
+"""The update skeleton every agent shares: config fields, critics, targets, optimizers, seeds.
+
+An agent is built either for one seed (tensors shaped ``(B, ...)``) or for several seeds at once
+(``seeds=[...]``): then every network is a :class:`StackedModule` whose parameters carry a
+leading seed dimension, batches are shaped ``(N, B, ...)`` and each seed draws its own noise
+from its own generator. Losses are written with :func:`batch_mean` (mean over the batch, sum
+over seeds), so each seed's gradient, Adam state and parameters are those it would have alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+from typing_extensions import Self
+
+from seemrepro.buffer import Batch
+from seemrepro.critics import CriticConfig, MLPCritic, build_critic
+
+C = TypeVar("C", bound="AgentConfig")
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Fields common to every agent, with the paper's defaults."""
+
+    actor_hidden: tuple[int, ...] = (256, 256)
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    actor_lr: float = 3e-4
+    critic_lr: float = 3e-4
+    critic_weight_decay: float = 0.0
+    gamma: float = 0.99
+    tau: float = 0.005
+    max_action: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.gamma < 1.0:
+            raise ValueError(f"discount gamma must lie in [0, 1), got {self.gamma}")
+        if not 0.0 < self.tau <= 1.0:
+            raise ValueError(f"tau must lie in (0, 1], got {self.tau}")
+        if self.critic_weight_decay < 0:
+            raise ValueError(f"critic_weight_decay must be non-negative, got "
+                             f"{self.critic_weight_decay}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["actor_hidden"] = list(self.actor_hidden)
+        d["critic"] = self.critic.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Inverse of :meth:`to_dict`; unknown keys are an error naming the valid ones."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} option(s) {unknown}; "
+                             f"valid: {', '.join(sorted(names))}")
+        values = dict(data)
+        if isinstance(values.get("critic"), dict):
+            critic = dict(values["critic"])
+            unknown_critic = sorted(set(critic) - {f.name for f in dataclasses.fields(CriticConfig)})
+            if unknown_critic:
+                raise ValueError(f"unknown critic option(s) {unknown_critic}")
+            for key in ("hidden", "norm_layers"):
+                if critic.get(key) is not None:
+                    critic[key] = tuple(critic[key])
+            values["critic"] = CriticConfig(**critic)
+        if "actor_hidden" in values:
+            values["actor_hidden"] = tuple(values["actor_hidden"])
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Self:
+        return dataclasses.replace(self, **changes)
+
+
+def batch_mean(x: torch.Tensor, dims: int = 1) -> torch.Tensor:
+    """Mean over the last ``dims`` (batch) dimensions, summed over any leading seed dimension."""
+    return x.mean(dim=tuple(range(-dims, 0))).sum()
+
+
+def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
+    """``target ← (1 − τ)·target + τ·source`` for parameters; buffers are copied."""
+    with torch.no_grad():
+        for t, s in zip(target.parameters(), source.parameters(), strict=True):
+            t.lerp_(s, tau)
+        for tb, sb in zip(target.buffers(), source.buffers(), strict=True):
+            tb.copy_(sb)
+
+
+class Temperature(nn.Module):
+    """A learnable entropy temperature ``α = exp(log_α)`` (SAC, CQL)."""
+
+    def __init__(self, initial: float = 1.0) -> None:
+        super().__init__()
+        self.log_alpha = nn.Parameter(torch.tensor(float(initial)).log())
+
+    def forward(self, like: torch.Tensor) -> torch.Tensor:
+        """``log α`` broadcast to ``like``'s shape (so it works per seed under vmap)."""
+        return self.log_alpha.expand(like.shape)
+
+
+class StackedModule(nn.Module):
+    """N copies of one architecture with stacked parameters, evaluated in one vmapped call.
+
+    ``forward(x)`` maps ``(N, ...)`` to ``(N, ...)``: copy ``i`` sees ``x[i]``. Parameter names
+    are the template's with dots replaced by ``__``.
+    """
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("need at least one member")
+        for m in members:
+            if any(isinstance(x, (nn.BatchNorm1d, nn.Dropout)) for x in m.modules()):
+                raise ValueError("batched seeds do not support BatchNorm or dropout critics; "
+                                 "train those seeds one at a time")
+        params, buffers = stack_module_state(list(members))  # type: ignore[arg-type]
+        self.size = len(members)
+        self.names = list(params)
+        self.buffer_names = list(buffers)
+        self.stacked = nn.ParameterDict({k.replace(".", "__"): nn.Parameter(v)
+                                         for k, v in params.items()})
+        for k, v in buffers.items():
+            self.register_buffer("buf__" + k.replace(".", "__"), v.clone())
+        template = copy.deepcopy(members[0]).to("meta")
+        object.__setattr__(self, "template", template)  # not a submodule: holds no state
+        object.__setattr__(self, "_member_template", copy.deepcopy(members[0]))
+
+    def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        params = {k: self.stacked[k.replace(".", "__")] for k in self.names}
+        buffers = {k: getattr(self, "buf__" + k.replace(".", "__")) for k in self.buffer_names}
+        return params, buffers
+
+    def forward(self, *args: torch.Tensor) -> Any:
+        params, buffers = self._state()
+        template: nn.Module = self.template  # type: ignore[assignment]
+
+        def call(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], *a: torch.Tensor) -> Any:
+            return functional_call(template, (p, b), a)
+
+        return vmap(call)(params, buffers, *args)
+
+    def member(self, index: int) -> nn.Module:
+        """An independent plain module holding copy ``index``'s current parameters."""
+        module = copy.deepcopy(self._member_template)  # type: ignore[arg-type]
+        params, buffers = self._state()
+        state = {k: v[index].detach().clone() for k, v in {**params, **buffers}.items()}
+        module.load_state_dict(state)
+        return module
+
+
+class Agent:
+    """Shared construction, target handling, optimizer steps and (de)serialization.
+
+    Subclasses set ``config_class`` and implement :meth:`build` (create ``self.actor`` and
+    ``self.critics`` and any extra networks through :meth:`networks`), :meth:`update` and, for
+    stochastic actors, :meth:`act`.
+    """
+
+    config_class: ClassVar[type[AgentConfig]] = AgentConfig
+    num_critics: int = 2
+    target_networks: ClassVar[tuple[str, ...]] = ("critics",)
+
+    def __init__(self, state_dim: int, action_dim: int, config: AgentConfig | None = None, *,
+                 seed: int = 0, seeds: Sequence[int] | None = None,
+                 device: torch.device | str = "cpu") -> None:
+        self.config = config if config is not None else self.config_class()
+        if not isinstance(self.config, self.config_class):
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, "
+                            f"got {type(self.config).__name__}")
+        self.state_dim, self.action_dim = state_dim, action_dim
+        self.device = torch.device(device)
+        self.seeds: list[int] | None = list(seeds) if seeds is not None else None
+        seed_list = self.seeds if self.seeds is not None else [seed]
+        self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in seed_list]
+        self.generator = self.generators[0]
+        built: list[dict[str, nn.Module]] = []
+        for s in seed_list:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(s)
+                built.append(self.build())
+        for name in built[0]:
+            if self.seeds is None:
+                module = built[0][name].to(self.device)
+            else:
+                module = self._stack([b[name] for b in built])
+            setattr(self, name, module)
+        self.critics: nn.ModuleList
+        for name in self.target_networks:
+            setattr(self, name + "_target", copy.deepcopy(getattr(self, name)))
+        self.critic_optimizer = torch.optim.Adam(
+            self.critics.parameters(), lr=self.config.critic_lr,
+            weight_decay=self.config.critic_weight_decay,
+        )
+        self.make_optimizers()
+        self.updates = 0
+
+    def _stack(self, members: list[nn.Module]) -> nn.Module:
+        if isinstance(members[0], nn.ModuleList):
+            return nn.ModuleList(self._stack([m[i] for m in members])  # type: ignore[index]
+                                 for i in range(len(members[0])))
+        return StackedModule([m.to(self.device) for m in members]).to(self.device)
+
+    # -- hooks -------------------------------------------------------------------------------
+    def build(self) -> dict[str, nn.Module]:
+        """The networks of one seed, created under that seed's RNG state (order matters)."""
+        raise NotImplementedError
+
+    def make_optimizers(self) -> None:
+        """Optimizers beyond the critics' (built after the networks)."""
+
+    def update(self, batch: Batch) -> dict[str, float]:
+        raise NotImplementedError
+
+    # -- shared pieces -----------------------------------------------------------------------
+    def make_critics(self, input_dim: int | None = None, count: int | None = None) -> nn.ModuleList:
+        dim = input_dim if input_dim is not None else self.state_dim + self.action_dim
+        return nn.ModuleList(build_critic(dim, self.config.critic)
+                             for _ in range(count if count is not None else self.num_critics))
+
+    @property
+    def batched(self) -> bool:
+        return self.seeds is not None
+
+    @property
+    def num_seeds(self) -> int:
+        return len(self.generators)
+
+    @property
+    def critic(self) -> nn.Module:
+        """The first critic head: the one whose SEEM the monitors track."""
+        return self.critics[0]
+
+    def member(self, module: nn.Module, index: int) -> nn.Module:
+        """Seed ``index``'s copy of ``module`` (the module itself for a single-seed agent)."""
+        if isinstance(module, StackedModule):
+            return module.member(index)
+        if isinstance(module, nn.ModuleList) and module and isinstance(module[0], StackedModule):
+            return nn.ModuleList(m.member(index) for m in module)  # type: ignore[union-attr]
+        if index != 0 or self.batched:
+            raise ValueError(f"no seed {index} in this module")
+        return module
+
+    def critic_of(self, index: int = 0) -> MLPCritic:
+        return self.member(self.critic, index)  # type: ignore[return-value]
+
+    def actor_of(self, index: int = 0) -> nn.Module:
+        return self.member(self.actor, index)  # type: ignore[attr-defined]
+
+    def target_critics(self) -> nn.ModuleList:
+        """``tau = 1`` makes the target the current critics themselves, gradient stopped."""
+        return self.critics if self.config.tau >= 1.0 else self.critics_target
+
+    def q_values(self, critics: nn.ModuleList, states: torch.Tensor,
+                 actions: torch.Tensor) -> list[torch.Tensor]:
+        inputs = torch.cat([states, actions], dim=-1)
+        return [c(inputs) for c in critics]
+
+    def q_min(self, critics: nn.ModuleList, states: torch.Tensor,
+              actions: torch.Tensor) -> torch.Tensor:
+        return torch.stack(self.q_values(critics, states, actions)).min(dim=0).values
+
+    def randn(self, shape: Sequence[int]) -> torch.Tensor:
+        """Standard normal draws; with several seeds each seed draws from its own generator."""
+        return self._draw(torch.randn, shape)
+
+    def rand(self, shape: Sequence[int]) -> torch.Tensor:
+        return self._draw(torch.rand, shape)
+
+    def _draw(self, fn: Callable[..., torch.Tensor], shape: Sequence[int]) -> torch.Tensor:
+        if not self.batched:
+            return fn(tuple(shape), generator=self.generator, device=self.device)
+        return torch.stack([fn(tuple(shape), generator=g, device=self.device)
+                            for g in self.generators])
+
+    @staticmethod
+    def step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def soft_update_targets(self) -> None:
+        if self.config.tau < 1.0:
+            for name, module in vars(self).items():
+                if name.endswith("_target") and isinstance(module, nn.Module):
+                    soft_update(module, getattr(self, name[: -len("_target")]), self.config.tau)
+
+    def act(self, states: torch.Tensor) -> torch.Tensor:
+        """The deterministic policy action (for evaluation and the monitors)."""
+        with torch.no_grad():
+            return self.actor(states.to(self.device))  # type: ignore[attr-defined]
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def _stateful(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items()
+                if isinstance(v, (nn.Module, torch.optim.Optimizer))}
+
+    def state_dict(self) -> dict[str, Any]:
+        """A deep copy: optimizer states would otherwise share tensors with this agent."""
+        state: dict[str, Any] = {k: v.state_dict() for k, v in self._stateful().items()}
+        state["updates"] = self.updates
+        generators = [g.get_state() for g in self.generators]
+        state["generator"] = generators if self.batched else generators[0]
+        return copy.deepcopy(state)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, v in self._stateful().items():
+            v.load_state_dict(state[k])
+        self.updates = int(state["updates"])
+        generators = state["generator"] if self.batched else [state["generator"]]
+        for g, s in zip(self.generators, generators, strict=True):
+            g.set_state(s)
+
+
+def config_fields(config_class: type[AgentConfig]) -> dict[str, Any]:
+    """Field names and their types, for the command line's ``--set key=value``."""
+    hints = typing.get_type_hints(config_class)
+    return {f.name: hints[f.name] for f in dataclasses.fields(config_class)}

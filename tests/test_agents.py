@@ -1,0 +1,88 @@
+"""Every agent for a few CPU updates; batched seeds against separate runs; config round trips."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seemrepro.agents import ALGORITHMS, Agent, agent_class, make_config
+from seemrepro.buffer import Batch, TransitionBuffer
+from seemrepro.critics import CriticConfig
+
+
+def random_buffer(n: int = 256, s: int = 5, a: int = 2, seed: int = 0) -> TransitionBuffer:
+    g = torch.Generator().manual_seed(seed)
+    states = torch.randn(n, s, generator=g)
+    return TransitionBuffer(
+        states=states, actions=torch.rand(n, a, generator=g) * 2 - 1,
+        rewards=torch.randn(n, generator=g), next_states=states + 0.1,
+        terminals=(torch.rand(n, generator=g) < 0.05).float(), timeouts=torch.zeros(n),
+        episode_starts=torch.tensor([0]),
+    )
+
+
+CRITICS = [CriticConfig(hidden=(32, 32)), CriticConfig(hidden=(32, 32), norm="layernorm"),
+           CriticConfig(hidden=(32, 32), norm="batchnorm"),
+           CriticConfig(hidden=(32, 32), weight_norm="output", dropout=0.1)]
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+@pytest.mark.parametrize("critic", CRITICS, ids=["plain", "ln", "bn", "wn-dropout"])
+def test_agent_updates_change_critic_and_round_trip(algorithm: str, critic: CriticConfig) -> None:
+    data = random_buffer()
+    config = make_config(algorithm, {"critic": critic.to_dict(), "actor_hidden": [32, 32],
+                                     "critic_weight_decay": 1e-4, "tau": 1.0})
+    agent = agent_class(algorithm)(5, 2, config, seed=0)
+    before = [p.clone() for p in agent.critic.parameters()]
+    g = torch.Generator().manual_seed(1)
+    for _ in range(3):
+        metrics = agent.update(data.sample(32, g))
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+    assert any(not torch.equal(b, p) for b, p in zip(before, agent.critic.parameters()))
+    assert agent.act(data.states[:4]).abs().max() <= config.max_action
+    clone = agent_class(algorithm)(5, 2, config, seed=7)
+    clone.load_state_dict(agent.state_dict())
+    batch = data.sample(32, torch.Generator().manual_seed(2))
+    for a in (agent, clone):  # dropout masks come from the global generator
+        torch.manual_seed(0)
+        a.update(batch)
+    assert torch.equal(agent.act(data.states), clone.act(data.states))
+    assert type(config).from_dict(config.to_dict()) == config
+
+
+def stack(batches: list[Batch]) -> Batch:
+    return Batch(*[torch.stack([getattr(b, f) for b in batches])
+                   for f in ("states", "actions", "rewards", "next_states", "dones")])
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_batched_seeds_match_separate_runs(algorithm: str) -> None:
+    data, seeds = random_buffer(), [3, 4, 5]
+    config = make_config(algorithm, {"critic": {"hidden": [32, 32], "norm": "layernorm"},
+                                     "actor_hidden": [32, 32]})
+    cls: type[Agent] = agent_class(algorithm)
+    batched = cls(5, 2, config, seeds=seeds)
+    alone = [cls(5, 2, config, seed=s) for s in seeds]
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    for _ in range(6):
+        batches = [data.sample(32, g) for g in gens]
+        batched.update(stack(batches))
+        for agent, batch in zip(alone, batches):
+            agent.update(batch)
+    x = torch.cat([data.states, data.actions], dim=1)
+    for i, agent in enumerate(alone):
+        torch.testing.assert_close(batched.critic_of(i)(x), agent.critic(x), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(batched.actor_of(i)(data.states), agent.act(data.states),
+                                   atol=1e-5, rtol=1e-5)
+
+
+def test_batched_seeds_reject_batchnorm_and_unknown_options() -> None:
+    config = make_config("td3", {"critic": {"hidden": [8], "norm": "batchnorm"}})
+    with pytest.raises(ValueError, match="BatchNorm"):
+        agent_class("td3")(5, 2, config, seeds=[0, 1])
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        agent_class("ddpg-x")
+    with pytest.raises(ValueError, match="unknown TD3Config option"):
+        make_config("td3", {"learning_rate": 1.0})
+    with pytest.raises(ValueError, match="expectile"):
+        make_config("iql", {"expectile": 1.5})
