@@ -150,7 +150,7 @@ class StackedModule(nn.Module):
 
     def member(self, index: int) -> nn.Module:
         """An independent plain module holding copy ``index``'s current parameters."""
-        module = copy.deepcopy(self._member_template)  # type: ignore[arg-type]
+        module: nn.Module = copy.deepcopy(self._member_template)  # type: ignore[arg-type,assignment]
         params, buffers = self._state()
         state = {k: v[index].detach().clone() for k, v in {**params, **buffers}.items()}
         module.load_state_dict(state)
@@ -194,6 +194,7 @@ class Agent:
                 module = self._stack([b[name] for b in built])
             setattr(self, name, module)
         self.critics: nn.ModuleList
+        self.critics_target: nn.ModuleList
         for name in self.target_networks:
             setattr(self, name + "_target", copy.deepcopy(getattr(self, name)))
         self.critic_optimizer = torch.optim.Adam(
@@ -244,7 +245,7 @@ class Agent:
         if isinstance(module, StackedModule):
             return module.member(index)
         if isinstance(module, nn.ModuleList) and module and isinstance(module[0], StackedModule):
-            return nn.ModuleList(m.member(index) for m in module)  # type: ignore[union-attr]
+            return nn.ModuleList(m.member(index) for m in module)  # type: ignore[union-attr,operator]
         if index != 0 or self.batched:
             raise ValueError(f"no seed {index} in this module")
         return module
@@ -296,7 +297,7 @@ class Agent:
     def act(self, states: torch.Tensor) -> torch.Tensor:
         """The deterministic policy action (for evaluation and the monitors)."""
         with torch.no_grad():
-            return self.actor(states.to(self.device))  # type: ignore[attr-defined]
+            return self.actor(states.to(self.device))  # type: ignore[attr-defined,no-any-return,operator]
 
     # -- checkpoints -------------------------------------------------------------------------
     def _stateful(self) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class TD3(Agent):
     target_networks = ("actor", "critics")
     config: TD3Config
     actor: nn.Module
+    actor_target: nn.Module
 
     def build(self) -> dict[str, nn.Module]:
         cfg = self.config

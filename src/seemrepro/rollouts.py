@@ -1,0 +1,141 @@
+"""Environment data the engine needs without a stored dataset: quick rollout datasets,
+synthetic transitions for tests, policy evaluation and D4RL normalized scores.
+
+Dataset ids understood here (anything else goes to :func:`seemrepro.datasets.load`):
+
+* ``rollout/<EnvId>/<steps>``: ``steps`` transitions of the uniform random policy in a
+  Gymnasium environment, generated in seconds (e.g. ``rollout/Hopper-v5/20000``);
+* ``synthetic/<steps>``: random Gaussian transitions with no environment (tests only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from seemrepro.buffer import TransitionBuffer
+
+# D4RL's reference returns (random, expert policies), used when a dataset carries none.
+D4RL_REFERENCE: dict[str, tuple[float, float]] = {
+    "Hopper": (-20.272305, 3234.3),
+    "HalfCheetah": (-280.178953, 12135.0),
+    "Walker2d": (1.629008, 4592.3),
+}
+
+
+def reference_for(env_id: str) -> tuple[float, float] | None:
+    return D4RL_REFERENCE.get(env_id.split("-")[0])
+
+
+def _with_metadata(buffer: TransitionBuffer, dataset_id: str, env_id: str | None
+                   ) -> TransitionBuffer:
+    meta: dict[str, object] = {"dataset_id": dataset_id, "env_id": env_id}
+    ref = reference_for(env_id) if env_id else None
+    if ref is not None:
+        meta.update(ref_min_score=ref[0], ref_max_score=ref[1])
+    buffer.metadata.update(meta)
+    return buffer
+
+
+@lru_cache(maxsize=4)
+def random_rollout(env_id: str, steps: int, seed: int = 0) -> TransitionBuffer:
+    """Transitions of the uniform random policy; truncations are timeouts, not terminals."""
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    rng = np.random.default_rng(seed)
+    low, high = env.action_space.low, env.action_space.high  # type: ignore[attr-defined]
+    obs, _ = env.reset(seed=seed)
+    columns: dict[str, list[np.ndarray | float | bool]] = {
+        k: [] for k in ("s", "a", "r", "s2", "term", "trunc")}
+    starts = [0]
+    for t in range(steps):
+        action = rng.uniform(low, high).astype(np.float32)
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        for k, v in zip(columns, (obs, action, float(reward), next_obs, terminated, truncated)):
+            columns[k].append(v)
+        obs = next_obs
+        if terminated or truncated:
+            obs, _ = env.reset(seed=seed + t + 1)
+            starts.append(t + 1)
+    env.close()
+    as_t = lambda k: torch.as_tensor(np.asarray(columns[k], dtype=np.float32))
+    buffer = TransitionBuffer(as_t("s"), as_t("a"), as_t("r"), as_t("s2"), as_t("term"),
+                              as_t("trunc"), torch.as_tensor(starts[:-1] if starts[-1] == steps
+                                                              else starts))
+    return _with_metadata(buffer, f"rollout/{env_id}/{steps}", env_id)
+
+
+def synthetic(steps: int, state_dim: int = 11, action_dim: int = 3, seed: int = 0
+              ) -> TransitionBuffer:
+    g = torch.Generator().manual_seed(seed)
+    states = torch.randn(steps, state_dim, generator=g)
+    buffer = TransitionBuffer(
+        states=states, actions=torch.rand(steps, action_dim, generator=g) * 2 - 1,
+        rewards=torch.randn(steps, generator=g),
+        next_states=states + 0.1 * torch.randn(steps, state_dim, generator=g),
+        terminals=(torch.rand(steps, generator=g) < 0.01).float(), timeouts=torch.zeros(steps),
+        episode_starts=torch.tensor([0]))
+    return _with_metadata(buffer, f"synthetic/{steps}", None)
+
+
+def load_dataset(dataset_id: str) -> TransitionBuffer:
+    """Resolve a dataset id (see the module docstring) to a transition buffer."""
+    parts = dataset_id.split("/")
+    try:
+        if parts[0] == "rollout" and len(parts) == 3:
+            return random_rollout(parts[1], int(parts[2]))
+        if parts[0] == "synthetic" and len(parts) == 2:
+            return synthetic(int(parts[1]))
+    except ValueError as error:
+        raise ValueError(f"bad dataset id {dataset_id!r}: {error}") from error
+    try:
+        from seemrepro.datasets import load
+    except ImportError as error:
+        raise ValueError(f"unknown dataset {dataset_id!r}: not rollout/<EnvId>/<steps> or "
+                         f"synthetic/<steps>, and the datasets package is unavailable") from error
+    try:
+        return load(dataset_id)
+    except Exception as error:  # the datasets package explains how to generate it
+        raise ValueError(f"unknown or missing dataset {dataset_id!r}: {error}") from error
+
+
+def subset(buffer: TransitionBuffer, fraction: float, seed: int = 0) -> TransitionBuffer:
+    """A random ``fraction`` of the transitions, the same for every algorithm and run."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"subset fraction must lie in (0, 1], got {fraction}")
+    if fraction == 1.0:
+        return buffer
+    count = max(1, round(fraction * len(buffer)))
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(buffer), generator=g)[:count].sort().values
+    return buffer.select(idx)
+
+
+def normalized_score(episode_return: float, buffer: TransitionBuffer) -> float:
+    lo, hi = buffer.metadata.get("ref_min_score"), buffer.metadata.get("ref_max_score")
+    if lo is None or hi is None:
+        return float("nan")
+    return 100.0 * (episode_return - float(lo)) / (float(hi) - float(lo))
+
+
+def evaluate(policy: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: int,
+             seed: int) -> list[float]:
+    """Undiscounted returns of ``policy`` (raw observations in, actions out)."""
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    returns = []
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        total, done = 0.0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(policy(obs))
+            total += float(reward)
+            done = bool(terminated or truncated)
+        returns.append(total)
+    env.close()
+    return returns
