@@ -1,0 +1,406 @@
+"""Locally generated D4RL-style datasets, written in Minari format.
+
+For each locomotion environment (Hopper, Walker2d, HalfCheetah, all v5) the datasets follow
+D4RL's definitions, rolled out from the behaviour snapshots committed under ``data/behaviour``:
+
+* ``random``: a uniform random policy;
+* ``medium``: the snapshot whose evaluation return is about one third of the expert's;
+* ``medium-replay``: what the agent experienced until it reached medium, reconstructed from the
+  snapshots (uniform actions for the first ``start_steps``, then each snapshot with the training
+  exploration noise for the steps it was in charge of);
+* ``expert``: the best snapshot; ``medium-expert``: medium and expert episodes concatenated.
+
+Policy datasets add Gaussian noise (σ = 0.1 · max action, the training exploration noise) to the
+deterministic TD3 actor, standing in for the stochastic SAC policies D4RL sampled from.
+Reference scores: the uniform random policy's mean return (``ref_min``) and the noise-free
+expert's mean return (``ref_max``), each over ``REF_EPISODES`` evaluation episodes.
+
+``python -m seemrepro.datasets.generate`` (= ``make data``) writes everything into
+``data/minari``; ``--only`` picks datasets, ``--scale`` shrinks them (tests, smoke runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from seemrepro.datasets.behaviour import LOCOMOTION_ENVS, behaviour_dir, env_slug
+from seemrepro.datasets.minari_io import (
+    DEFAULT_GOAL_KEYS,
+    FLAT_FILE,
+    PROJECT_NAMESPACE,
+    project_datasets_root,
+    write_integrity,
+)
+
+LOCOMOTION_KINDS: tuple[str, ...] = ("random", "medium", "medium-replay", "expert", "medium-expert")
+POLICY_STEPS = 200_000
+REF_EPISODES = 50
+DATA_NOISE = 0.1
+VERSION = "v0"
+REF_SEED = 2_000_000
+KIND_SEEDS = {"random": 100_000, "medium": 200_000, "expert": 300_000, "medium-replay": 400_000}
+
+Policy = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+def dataset_id(env_id: str, kind: str) -> str:
+    return f"{PROJECT_NAMESPACE}/{env_slug(env_id)}/{kind}-{VERSION}"
+
+
+class NumpyActor:
+    """The behaviour actor in float64 NumPy: one state per step costs microseconds, not a torch call."""
+
+    def __init__(self, path: Path, max_action: float) -> None:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.mean = state["state_mean"].double().numpy()
+        self.std = state["state_std"].double().numpy()
+        layers = sorted({int(k.split(".")[1]) for k in state if k.startswith("net.")})
+        self.weights = [(state[f"net.{i}.weight"].double().numpy().T,
+                         state[f"net.{i}.bias"].double().numpy()) for i in layers]
+        self.max_action = max_action
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        h = (np.asarray(obs, dtype=np.float64) - self.mean) / self.std
+        for k, (w, b) in enumerate(self.weights):
+            h = h @ w + b
+            if k < len(self.weights) - 1:
+                h = np.maximum(h, 0.0)
+        return self.max_action * np.tanh(h)
+
+
+def uniform_policy(space: gym.spaces.Box) -> Policy:
+    return lambda obs, rng: rng.uniform(space.low, space.high).astype(np.float32)
+
+
+def noisy_policy(actor: NumpyActor, noise: float) -> Policy:
+    def act(obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        a = actor(obs) + rng.normal(0.0, noise * actor.max_action, actor.weights[-1][1].shape)
+        return np.clip(a, -actor.max_action, actor.max_action).astype(np.float32)
+    return act
+
+
+def flatten_obs(obs: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+    """Dict observations as the loader flattens them: the observation, then the goal."""
+    if not isinstance(obs, dict):
+        return obs.reshape(obs.shape[0], -1)
+    keys = [k for k in DEFAULT_GOAL_KEYS if k in obs] or sorted(obs)
+    return np.concatenate([np.asarray(obs[k]).reshape(len(obs[k]), -1) for k in keys], 1)
+
+
+@dataclass
+class Episode:
+    observations: Any
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminations: np.ndarray
+    truncations: np.ndarray
+    seed: int
+
+    def __len__(self) -> int:
+        return int(self.rewards.shape[0])
+
+    @property
+    def ret(self) -> float:
+        return float(self.rewards.sum(dtype=np.float64))
+
+
+def rollout(env: gym.Env, policy: Policy, steps: int, seed: int,
+            progress: tqdm | None = None) -> list[Episode]:
+    """Whole episodes until ``steps`` transitions; the last one is cut there (marked truncated).
+
+    Episode ``k`` resets with seed ``seed + k`` and the action noise comes from a generator seeded
+    with ``seed``, so the result depends only on the policy, ``steps`` and ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    episodes: list[Episode] = []
+    total = 0
+    while total < steps:
+        obs, _ = env.reset(seed=seed + len(episodes))
+        obs_l, act_l, rew_l, term_l, trunc_l = [obs], [], [], [], []
+        done = False
+        while not done and total < steps:
+            action = policy(obs, rng)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += 1
+            done = terminated or truncated
+            cut = not done and total >= steps
+            obs_l.append(obs)
+            act_l.append(action)
+            rew_l.append(reward)
+            term_l.append(terminated)
+            trunc_l.append(bool(truncated) or cut)
+        if progress is not None:
+            progress.update(len(act_l))
+        episodes.append(Episode(
+            np.asarray(obs_l, np.float32), np.asarray(act_l, np.float32),
+            np.asarray(rew_l, np.float32), np.asarray(term_l, bool), np.asarray(trunc_l, bool),
+            seed + len(episodes)))
+    return episodes
+
+
+def evaluate_returns(env: gym.Env, policy: Callable[[np.ndarray], np.ndarray] | None,
+                     episodes: int, seed: int) -> list[float]:
+    """Undiscounted returns; ``policy=None`` is the uniform random policy."""
+    rng = np.random.default_rng(seed)
+    space = env.action_space
+    out = []
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        total, done = 0.0, False
+        while not done:
+            a = (rng.uniform(space.low, space.high).astype(np.float32) if policy is None  # type: ignore[attr-defined]
+                 else policy(obs).astype(np.float32))
+            obs, reward, terminated, truncated, _ = env.step(a)
+            total += float(reward)
+            done = terminated or truncated
+        out.append(total)
+    return out
+
+
+def load_recipe(env_id: str, behaviour_root: Path | None = None) -> dict[str, Any]:
+    path = behaviour_dir(env_id, behaviour_root) / "recipe.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no behaviour recipe for {env_id} at {path}: train the behaviour agent with "
+            f"`python -m seemrepro.datasets.behaviour {env_id}` and then run "
+            f"`python -m seemrepro.datasets.recipe {env_id}`")
+    return dict(json.loads(path.read_text()))
+
+
+@contextlib.contextmanager
+def _minari_root(path: Path) -> Iterator[None]:
+    previous = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(path)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["MINARI_DATASETS_PATH"]
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = previous
+
+
+def write_dataset(root: Path, ds_id: str, episodes: Sequence[Episode], env_id: str | None, *,
+                  observation_space: gym.Space | None = None,
+                  action_space: gym.Space | None = None, ref_min: float | None = None,
+                  ref_max: float | None = None, description: str = "",
+                  algorithm: str = "seemrepro", ref_episodes: int = REF_EPISODES) -> Path:
+    """Write with Minari into a hidden staging folder, then move into place: never half-written."""
+    import minari
+    from minari.data_collector.episode_buffer import EpisodeBuffer
+
+    staging = root / f".staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    buffers = [EpisodeBuffer(id=i, seed=ep.seed, observations=ep.observations,
+                             actions=ep.actions, rewards=ep.rewards,
+                             terminations=ep.terminations, truncations=ep.truncations)
+               for i, ep in enumerate(episodes)]
+    with _minari_root(staging), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        minari.create_dataset_from_buffers(
+            ds_id, buffers, env=env_id, observation_space=observation_space,
+            action_space=action_space, algorithm_name=algorithm, author="seemrepro",
+            author_email="none", code_permalink="src/seemrepro/datasets/generate.py",
+            ref_min_score=ref_min, ref_max_score=ref_max,
+            num_episodes_average_score=ref_episodes, description=description)
+    meta_path = staging / ds_id / "data" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    if ref_max is not None and "ref_max_score" not in meta:  # Minari drops them without an env
+        meta.update(ref_min_score=ref_min, ref_max_score=ref_max,
+                    num_episodes_average_score=ref_episodes)
+        meta_path.write_text(json.dumps(meta))
+    flat_observations = [flatten_obs(ep.observations) for ep in episodes]
+    np.savez(staging / ds_id / FLAT_FILE,
+             observations=np.concatenate(flat_observations).astype(np.float32),
+             actions=np.concatenate([ep.actions.reshape(len(ep), -1) for ep in episodes]),
+             rewards=np.concatenate([ep.rewards for ep in episodes]).astype(np.float32),
+             terminations=np.concatenate([ep.terminations for ep in episodes]),
+             truncations=np.concatenate([ep.truncations for ep in episodes]),
+             lengths=np.array([len(ep) for ep in episodes], dtype=np.int64))
+    write_integrity(staging / ds_id)
+    target = root / ds_id
+    shutil.rmtree(target, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(staging / ds_id, target)
+    for ns_file in staging.rglob("namespace_metadata.json"):  # Minari's namespace markers
+        dest = root / ns_file.relative_to(staging)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ns_file, dest)
+    shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@dataclass(frozen=True)
+class Generated:
+    dataset_id: str
+    transitions: int
+    episodes: int
+    return_mean: float
+    return_std: float
+    seconds: float
+    path: Path
+
+
+def _summary(ds_id: str, eps: Sequence[Episode], seconds: float, path: Path) -> Generated:
+    rets = np.array([e.ret for e in eps])
+    return Generated(ds_id, sum(len(e) for e in eps), len(eps), float(rets.mean()),
+                     float(rets.std()), seconds, path)
+
+
+def reference_scores_for(env_id: str, recipe: dict[str, Any] | None, episodes: int,
+                         behaviour_root: Path | None = None) -> tuple[float, float | None]:
+    env = gym.make(env_id)
+    ref_min = float(np.mean(evaluate_returns(env, None, episodes, REF_SEED)))
+    ref_max = None
+    if recipe is not None:
+        actor = NumpyActor(behaviour_dir(env_id, behaviour_root) / recipe["expert"]["file"],
+                           float(env.action_space.high[0]))  # type: ignore[attr-defined]
+        ref_max = float(np.mean(evaluate_returns(env, actor, episodes, REF_SEED + 50_000)))
+    env.close()
+    return ref_min, ref_max
+
+
+def generate_locomotion(env_id: str, kinds: Sequence[str] = LOCOMOTION_KINDS, *,
+                        root: Path | None = None, scale: float = 1.0,
+                        behaviour_root: Path | None = None, ref_episodes: int = REF_EPISODES,
+                        progress: bool = True) -> list[Generated]:
+    root = root or project_datasets_root()
+    root.mkdir(parents=True, exist_ok=True)
+    needs_policy = any(k != "random" for k in kinds)
+    recipe = load_recipe(env_id, behaviour_root) if needs_policy else None
+    if recipe is None:
+        with contextlib.suppress(FileNotFoundError):
+            recipe = load_recipe(env_id, behaviour_root)
+    env = gym.make(env_id)
+    max_action = float(env.action_space.high[0])  # type: ignore[attr-defined]
+    bdir = behaviour_dir(env_id, behaviour_root)
+    n = max(1, round(POLICY_STEPS * scale))
+    ref_min, ref_max = reference_scores_for(env_id, recipe, ref_episodes, behaviour_root)
+    refs = {"ref_min": ref_min, "ref_max": ref_max} if ref_max is not None else {}
+    results: list[Generated] = []
+    cache: dict[str, list[Episode]] = {}
+
+    def policy_episodes(kind: str) -> list[Episode]:
+        if kind in cache:
+            return cache[kind]
+        with tqdm(total=n, desc=dataset_id(env_id, kind), disable=not progress,
+                  unit="step", leave=False) as bar:
+            if kind == "random":
+                eps = rollout(env, uniform_policy(env.action_space), n,  # type: ignore[arg-type]
+                              KIND_SEEDS[kind], bar)
+            elif kind in ("medium", "expert"):
+                assert recipe is not None
+                actor = NumpyActor(bdir / recipe[kind]["file"], max_action)
+                eps = rollout(env, noisy_policy(actor, DATA_NOISE), n, KIND_SEEDS[kind], bar)
+            else:
+                raise ValueError(kind)
+        cache[kind] = eps
+        return eps
+
+    def replay_episodes() -> list[Episode]:
+        assert recipe is not None
+        phases = [(None, recipe["start_steps"])] + [
+            (p["file"], p["steps"]) for p in recipe["replay"]]
+        phases = [(f, max(1, round(s * scale))) for f, s in phases]
+        eps: list[Episode] = []
+        with tqdm(total=sum(s for _, s in phases), desc=dataset_id(env_id, "medium-replay"),
+                  disable=not progress, unit="step", leave=False) as bar:
+            for k, (file, steps) in enumerate(phases):
+                policy = (uniform_policy(env.action_space) if file is None  # type: ignore[arg-type]
+                          else noisy_policy(NumpyActor(bdir / file, max_action),
+                                            recipe["expl_noise"]))
+                eps += rollout(env, policy, steps, KIND_SEEDS["medium-replay"] + 10_000 * k, bar)
+        return eps
+
+    descriptions = {
+        "random": "uniform random actions",
+        "medium": f"medium TD3 snapshot (step {recipe['medium']['step'] if recipe else '?'}) "
+                  f"with N(0, {DATA_NOISE}) action noise",
+        "expert": f"expert TD3 snapshot (step {recipe['expert']['step'] if recipe else '?'}) "
+                  f"with N(0, {DATA_NOISE}) action noise",
+        "medium-replay": "training experience up to the medium snapshot, reconstructed from "
+                         "the actor snapshots with the training exploration noise",
+        "medium-expert": "medium and expert episodes concatenated",
+    }
+    for kind in kinds:
+        t0 = time.perf_counter()
+        if kind == "medium-replay":
+            eps = replay_episodes()
+        elif kind == "medium-expert":
+            eps = policy_episodes("medium") + policy_episodes("expert")
+        else:
+            eps = policy_episodes(kind)
+        ds_id = dataset_id(env_id, kind)
+        path = write_dataset(root, ds_id, eps, env_id, ref_min=refs.get("ref_min"),
+                             ref_max=refs.get("ref_max"), ref_episodes=ref_episodes,
+                             description=descriptions[kind] + f" (scale {scale:g})")
+        results.append(_summary(ds_id, eps, time.perf_counter() - t0, path))
+    env.close()
+    return results
+
+
+def parse_only(only: Sequence[str]) -> dict[str, list[str]]:
+    """``seemrepro/hopper/medium-v0``, ``hopper`` or ``hopper/medium`` → {env_id: [kinds]}."""
+    by_slug = {env_slug(e): e for e in LOCOMOTION_ENVS}
+    plan: dict[str, list[str]] = {}
+    for item in only:
+        parts = item.removeprefix(f"{PROJECT_NAMESPACE}/").split("/")
+        if parts[0] not in by_slug:
+            raise ValueError(f"unknown dataset family {parts[0]!r}; known: {', '.join(by_slug)}")
+        kinds = plan.setdefault(by_slug[parts[0]], [])
+        if len(parts) == 1:
+            kinds += [k for k in LOCOMOTION_KINDS if k not in kinds]
+            continue
+        kind = parts[1].removesuffix(f"-{VERSION}")
+        if kind not in LOCOMOTION_KINDS:
+            raise ValueError(f"unknown dataset kind {kind!r}; known: {', '.join(LOCOMOTION_KINDS)}")
+        if kind not in kinds:
+            kinds.append(kind)
+    return {env: [k for k in LOCOMOTION_KINDS if k in kinds] for env, kinds in plan.items()}
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Generate the project's D4RL-style datasets.")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="dataset ids or families (hopper, hopper/medium, seemrepro/...)")
+    parser.add_argument("--root", type=Path, default=None, help="Minari root to write into")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    plan = parse_only(args.only) if args.only else {e: list(LOCOMOTION_KINDS)
+                                                     for e in LOCOMOTION_ENVS}
+    root = args.root or project_datasets_root()
+    start = time.perf_counter()
+    rows: list[Generated] = []
+    for env_id, kinds in plan.items():
+        rows += generate_locomotion(env_id, kinds, root=root, scale=args.scale)
+        for r in rows[-len(kinds):]:
+            print(f"{r.dataset_id:38s} {r.transitions:8d} steps {r.episodes:6d} episodes  "
+                  f"return {r.return_mean:9.1f} ± {r.return_std:7.1f}  "
+                  f"{dir_size(r.path) / 1e6:6.1f} MB  {r.seconds:5.1f} s", flush=True)
+    print(f"{len(rows)} datasets in {root} ({dir_size(root) / 1e6:.1f} MB) "
+          f"in {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

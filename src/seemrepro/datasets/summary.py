@@ -1,0 +1,87 @@
+"""Per-dataset summaries for the data chapter: sizes, returns and normalized scores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from seemrepro import plots
+from seemrepro.buffer import TransitionBuffer
+from seemrepro.datasets.minari_io import MissingReferenceScoresError, normalized_score
+
+KIND_COLORS = {"random": "#8c8c8c", "medium": "#dd8452", "medium-replay": "#937860",
+               "expert": "#4c72b0", "medium-expert": "#55a868"}
+
+
+def complete_episode_returns(buffer: TransitionBuffer) -> np.ndarray:
+    """Returns of episodes that ended by termination or at the environment's time limit.
+
+    Episodes cut where a dataset reached its size are left out: their partial returns
+    would bias the data's score downwards.
+    """
+    returns = np.asarray(buffer.metadata["episode_returns"], dtype=np.float64)
+    lengths = np.asarray(buffer.metadata["episode_lengths"])
+    ends = np.cumsum(lengths) - 1
+    env_id = buffer.metadata.get("env_id")
+    limit = gym.spec(env_id).max_episode_steps if env_id else None
+    terminal = buffer.terminals[ends].numpy() > 0
+    complete = terminal | (lengths == limit) if limit else np.ones_like(terminal)
+    return returns[complete] if complete.any() else returns
+
+
+def dataset_kind(dataset_id: str) -> str:
+    return dataset_id.rsplit("/", 1)[-1].rsplit("-v", 1)[0]
+
+
+def summary_row(buffer: TransitionBuffer, description: str | None = None) -> dict[str, Any]:
+    meta = buffer.metadata
+    returns = complete_episode_returns(buffer)
+    try:
+        scores = normalized_score(returns, buffer)
+        score, score_std = float(scores.mean()), float(scores.std())
+    except MissingReferenceScoresError:
+        score = score_std = float("nan")
+    size = sum(p.stat().st_size for p in Path(meta["path"]).rglob("*") if p.is_file())
+    return {
+        "dataset": meta["dataset_id"], "env": meta.get("env_id"), "transitions": len(buffer),
+        "episodes": int(meta["total_episodes"]), "return_mean": float(returns.mean()),
+        "return_std": float(returns.std()), "normalized_score": score,
+        "normalized_std": score_std, "ref_min": meta.get("ref_min_score"),
+        "ref_max": meta.get("ref_max_score"), "size_mb": size / 1e6,
+        "recipe": description if description is not None else meta.get("description"),
+    }
+
+
+def summary_table(buffers: Sequence[TransitionBuffer]) -> pd.DataFrame:
+    return pd.DataFrame([summary_row(b) for b in buffers]).set_index("dataset")
+
+
+def return_histograms(groups: dict[str, Sequence[TransitionBuffer]],
+                      kinds: Sequence[str] = ("random", "medium-replay", "medium", "expert"),
+                      bins: int = 40) -> tuple[Any, np.ndarray]:
+    """One panel per family: the episode-return histogram of each dataset kind, normalized."""
+    fig, axes = plots.figure(len(groups), width=4.6, height=3.4)
+    for ax, (family, buffers) in zip(axes, groups.items(), strict=True):
+        _family_panel(ax, family, buffers, kinds, bins)
+    return fig, axes
+
+
+def _family_panel(ax: Axes, family: str, buffers: Sequence[TransitionBuffer],
+                  kinds: Sequence[str], bins: int) -> None:
+    chosen = [b for b in buffers if dataset_kind(b.metadata["dataset_id"]) in kinds]
+    all_scores = [normalized_score(complete_episode_returns(b), b) for b in chosen]
+    lo = min(float(s.min()) for s in all_scores)
+    hi = max(float(s.max()) for s in all_scores)
+    edges = np.linspace(lo, hi + 1e-9, bins + 1)
+    for b, scores in zip(chosen, all_scores, strict=True):
+        kind = dataset_kind(b.metadata["dataset_id"])
+        ax.hist(scores, bins=edges.tolist(), density=True, alpha=0.55, label=kind,
+                color=KIND_COLORS.get(kind))
+    ax.set(xlabel="normalized episode return", ylabel="density", title=family)
+    ax.legend(fontsize=8)
