@@ -194,6 +194,8 @@ def test_parse_only() -> None:
     assert parse_only(["seemrepro/hopper/medium-v0", "walker2d/random"]) == {
         "Hopper-v5": ["medium"], "Walker2d-v5": ["random"]}
     assert len(parse_only(["halfcheetah"])["HalfCheetah-v5"]) == 5
+    assert parse_only(["pointmaze/large", "seemrepro/pointmaze/umaze-v0"]) == {
+        "pointmaze": ["umaze", "large"]}
     with pytest.raises(ValueError, match="unknown dataset family"):
         parse_only(["ant/medium"])
 
@@ -206,3 +208,16 @@ def test_random_generation_is_deterministic(tmp_path: Path) -> None:
     x, y = load("seemrepro/hopper/random-v0", root=a), load("seemrepro/hopper/random-v0", root=b)
     assert len(x) == 400 and torch.equal(x.states, y.states) and torch.equal(x.actions, y.actions)
     assert float(x.actions.abs().max()) <= 1.0
+
+
+def test_maze_generation_flattens_goal_and_uses_sparse_reward(tmp_path: Path) -> None:
+    pytest.importorskip("gymnasium_robotics")
+    from seemrepro.datasets.maze import generate_maze, maze_dataset_id
+
+    generate_maze(["umaze"], root=tmp_path, scale=0.005, ref_episodes=2, progress=False)
+    buf = load(maze_dataset_id("umaze"), root=tmp_path)
+    assert len(buf) == 1_000 and buf.state_dim == 6 and buf.action_dim == 2
+    assert set(buf.rewards.unique().tolist()) <= {0.0, 1.0}
+    assert buf.metadata["ref_max_score"] > buf.metadata["ref_min_score"]
+    # the goal occupies the last two state entries and changes after an arrival
+    assert len(torch.unique(buf.states[:, 4:], dim=0)) > 1

@@ -15,6 +15,8 @@ deterministic TD3 actor, standing in for the stochastic SAC policies D4RL sample
 Reference scores: the uniform random policy's mean return (``ref_min``) and the noise-free
 expert's mean return (``ref_max``), each over ``REF_EPISODES`` evaluation episodes.
 
+PointMaze datasets (D4RL's maze2d recipe) come from :mod:`seemrepro.datasets.maze`.
+
 ``python -m seemrepro.datasets.generate`` (= ``make data``) writes everything into
 ``data/minari``; ``--only`` picks datasets, ``--scale`` shrinks them (tests, smoke runs).
 """
@@ -355,24 +357,38 @@ def generate_locomotion(env_id: str, kinds: Sequence[str] = LOCOMOTION_KINDS, *,
     return results
 
 
+MAZE_FAMILY = "pointmaze"
+MAZE_KINDS: tuple[str, ...] = ("umaze", "medium", "large")
+
+
 def parse_only(only: Sequence[str]) -> dict[str, list[str]]:
-    """``seemrepro/hopper/medium-v0``, ``hopper`` or ``hopper/medium`` → {env_id: [kinds]}."""
-    by_slug = {env_slug(e): e for e in LOCOMOTION_ENVS}
+    """``seemrepro/hopper/medium-v0``, ``hopper`` or ``hopper/medium`` → {env_id: [kinds]}.
+
+    PointMaze datasets are planned under the key ``pointmaze`` with the maze names as kinds.
+    """
+    families = {env_slug(e): (e, LOCOMOTION_KINDS) for e in LOCOMOTION_ENVS}
+    families[MAZE_FAMILY] = (MAZE_FAMILY, MAZE_KINDS)
     plan: dict[str, list[str]] = {}
     for item in only:
         parts = item.removeprefix(f"{PROJECT_NAMESPACE}/").split("/")
-        if parts[0] not in by_slug:
-            raise ValueError(f"unknown dataset family {parts[0]!r}; known: {', '.join(by_slug)}")
-        kinds = plan.setdefault(by_slug[parts[0]], [])
+        if parts[0] not in families:
+            raise ValueError(f"unknown dataset family {parts[0]!r}; known: {', '.join(families)}")
+        key, known = families[parts[0]]
+        kinds = plan.setdefault(key, [])
         if len(parts) == 1:
-            kinds += [k for k in LOCOMOTION_KINDS if k not in kinds]
+            kinds += [k for k in known if k not in kinds]
             continue
         kind = parts[1].removesuffix(f"-{VERSION}")
-        if kind not in LOCOMOTION_KINDS:
-            raise ValueError(f"unknown dataset kind {kind!r}; known: {', '.join(LOCOMOTION_KINDS)}")
+        if kind not in known:
+            raise ValueError(f"unknown dataset kind {kind!r}; known: {', '.join(known)}")
         if kind not in kinds:
             kinds.append(kind)
-    return {env: [k for k in LOCOMOTION_KINDS if k in kinds] for env, kinds in plan.items()}
+    return {key: [k for k in families[key if key == MAZE_FAMILY else env_slug(key)][1]
+                  if k in kinds] for key, kinds in plan.items()}
+
+
+def all_datasets() -> dict[str, list[str]]:
+    return {**{e: list(LOCOMOTION_KINDS) for e in LOCOMOTION_ENVS}, MAZE_FAMILY: list(MAZE_KINDS)}
 
 
 def dir_size(path: Path) -> int:
@@ -387,13 +403,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    plan = parse_only(args.only) if args.only else {e: list(LOCOMOTION_KINDS)
-                                                     for e in LOCOMOTION_ENVS}
+    plan = parse_only(args.only) if args.only else all_datasets()
     root = args.root or project_datasets_root()
     start = time.perf_counter()
     rows: list[Generated] = []
-    for env_id, kinds in plan.items():
-        rows += generate_locomotion(env_id, kinds, root=root, scale=args.scale)
+    for key, kinds in plan.items():
+        if key == MAZE_FAMILY:
+            from seemrepro.datasets.maze import generate_maze
+
+            rows += generate_maze(kinds, root=root, scale=args.scale)
+        else:
+            rows += generate_locomotion(key, kinds, root=root, scale=args.scale)
         for r in rows[-len(kinds):]:
             print(f"{r.dataset_id:38s} {r.transitions:8d} steps {r.episodes:6d} episodes  "
                   f"return {r.return_mean:9.1f} ± {r.return_std:7.1f}  "
