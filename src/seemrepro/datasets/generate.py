@@ -395,29 +395,51 @@ def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def generate_family(key: str, kinds: Sequence[str], root: Path, scale: float,
+                    progress: bool = True) -> list[Generated]:
+    torch.set_num_threads(1)
+    if key == MAZE_FAMILY:
+        from seemrepro.datasets.maze import generate_maze
+
+        return generate_maze(kinds, root=root, scale=scale, progress=progress)
+    return generate_locomotion(key, kinds, root=root, scale=scale, progress=progress)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Generate the project's D4RL-style datasets.")
     parser.add_argument("--only", nargs="*", default=None,
-                        help="dataset ids or families (hopper, hopper/medium, seemrepro/...)")
+                        help="dataset ids or families (hopper, hopper/medium, pointmaze/umaze, "
+                             "seemrepro/...)")
     parser.add_argument("--root", type=Path, default=None, help="Minari root to write into")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="families generated in parallel (one process each)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
     plan = parse_only(args.only) if args.only else all_datasets()
     root = args.root or project_datasets_root()
+    root.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     rows: list[Generated] = []
-    for key, kinds in plan.items():
-        if key == MAZE_FAMILY:
-            from seemrepro.datasets.maze import generate_maze
 
-            rows += generate_maze(kinds, root=root, scale=args.scale)
-        else:
-            rows += generate_locomotion(key, kinds, root=root, scale=args.scale)
-        for r in rows[-len(kinds):]:
+    def report(done: list[Generated]) -> None:
+        for r in done:
             print(f"{r.dataset_id:38s} {r.transitions:8d} steps {r.episodes:6d} episodes  "
                   f"return {r.return_mean:9.1f} ± {r.return_std:7.1f}  "
                   f"{dir_size(r.path) / 1e6:6.1f} MB  {r.seconds:5.1f} s", flush=True)
+        rows.extend(done)
+
+    if args.jobs <= 1 or len(plan) == 1:
+        for key, kinds in plan.items():
+            report(generate_family(key, kinds, root, args.scale))
+    else:
+        # each family seeds its own rollouts, so running them in parallel changes nothing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(args.jobs) as pool:
+            futures = [pool.submit(generate_family, key, kinds, root, args.scale, False)
+                       for key, kinds in plan.items()]
+            for future in as_completed(futures):
+                report(future.result())
     print(f"{len(rows)} datasets in {root} ({dir_size(root) / 1e6:.1f} MB) "
           f"in {time.perf_counter() - start:.0f} s")
 

@@ -63,25 +63,22 @@ def summary_table(buffers: Sequence[TransitionBuffer]) -> pd.DataFrame:
 
 
 def return_histograms(groups: dict[str, Sequence[TransitionBuffer]],
-                      kinds: Sequence[str] = ("random", "medium-replay", "medium", "expert"),
                       bins: int = 40) -> tuple[Any, np.ndarray]:
-    """One panel per family: the episode-return histogram of each dataset kind, normalized."""
-    fig, axes = plots.figure(len(groups), width=4.6, height=3.4)
+    """One panel per family: the normalized episode-return histogram of each of its datasets."""
+    fig, axes = plots.figure(len(groups), width=4.2, height=3.3)
     for ax, (family, buffers) in zip(axes, groups.items(), strict=True):
-        _family_panel(ax, family, buffers, kinds, bins)
+        _family_panel(ax, family, buffers, bins)
     return fig, axes
 
 
-def _family_panel(ax: Axes, family: str, buffers: Sequence[TransitionBuffer],
-                  kinds: Sequence[str], bins: int) -> None:
-    chosen = [b for b in buffers if dataset_kind(b.metadata["dataset_id"]) in kinds]
-    all_scores = [normalized_score(complete_episode_returns(b), b) for b in chosen]
+def _family_panel(ax: Axes, family: str, buffers: Sequence[TransitionBuffer], bins: int) -> None:
+    all_scores = [normalized_score(complete_episode_returns(b), b) for b in buffers]
     lo = min(float(s.min()) for s in all_scores)
     hi = max(float(s.max()) for s in all_scores)
     edges = np.linspace(lo, hi + 1e-9, bins + 1)
-    for b, scores in zip(chosen, all_scores, strict=True):
+    for b, scores in zip(buffers, all_scores, strict=True):
         kind = dataset_kind(b.metadata["dataset_id"])
         ax.hist(scores, bins=edges.tolist(), density=True, alpha=0.55, label=kind,
-                color=KIND_COLORS.get(kind))
+                color=KIND_COLORS.get(kind) if family != "pointmaze" else None)
     ax.set(xlabel="normalized episode return", ylabel="density", title=family)
     ax.legend(fontsize=8)
