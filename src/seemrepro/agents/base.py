@@ -39,6 +39,7 @@ class AgentConfig:
     gamma: float = 0.99
     tau: float = 0.005
     max_action: float = 1.0
+    adam_betas: tuple[float, float] = (0.9, 0.999)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.gamma < 1.0:
@@ -52,6 +53,7 @@ class AgentConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["actor_hidden"] = list(self.actor_hidden)
+        d["adam_betas"] = list(self.adam_betas)
         d["critic"] = self.critic.to_dict()
         return d
 
@@ -73,6 +75,8 @@ class AgentConfig:
                 if critic.get(key) is not None:
                     critic[key] = tuple(critic[key])
             values["critic"] = CriticConfig(**critic)
+        if "adam_betas" in values:
+            values["adam_betas"] = tuple(values["adam_betas"])
         if "actor_hidden" in values:
             values["actor_hidden"] = tuple(values["actor_hidden"])
         return cls(**values)
@@ -197,10 +201,8 @@ class Agent:
         self.critics_target: nn.ModuleList
         for name in self.target_networks:
             setattr(self, name + "_target", copy.deepcopy(getattr(self, name)))
-        self.critic_optimizer = torch.optim.Adam(
-            self.critics.parameters(), lr=self.config.critic_lr,
-            weight_decay=self.config.critic_weight_decay,
-        )
+        self.critic_optimizer = self.adam(self.critics, self.config.critic_lr,
+                                          self.config.critic_weight_decay)
         self.make_optimizers()
         self.updates = 0
 
@@ -281,6 +283,10 @@ class Agent:
             return fn(tuple(shape), generator=self.generator, device=self.device)
         return torch.stack([fn(tuple(shape), generator=g, device=self.device)
                             for g in self.generators])
+
+    def adam(self, module: nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
+        return torch.optim.Adam(module.parameters(), lr=lr, betas=self.config.adam_betas,
+                                weight_decay=weight_decay)
 
     @staticmethod
     def step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:

@@ -49,10 +49,9 @@ class IQL(Agent):
                 "value": build_critic(self.state_dim, cfg.critic)}
 
     def make_optimizers(self) -> None:
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=self.config.actor_lr)
-        self.value_optimizer = torch.optim.Adam(
-            self.value.parameters(), lr=self.config.critic_lr,
-            weight_decay=self.config.critic_weight_decay)
+        self.actor_optimizer = self.adam(self.actor, self.config.actor_lr)
+        self.value_optimizer = self.adam(self.value, self.config.critic_lr,
+                                         self.config.critic_weight_decay)
 
     def update(self, batch: Batch) -> dict[str, float]:
         cfg = self.config

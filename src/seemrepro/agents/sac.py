@@ -44,9 +44,8 @@ class SAC(Agent):
                 "temperature": Temperature(cfg.initial_temperature)}
 
     def make_optimizers(self) -> None:
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=self.config.actor_lr)
-        self.temperature_optimizer = torch.optim.Adam(self.temperature.parameters(),
-                                                      lr=self.config.temperature_lr)
+        self.actor_optimizer = self.adam(self.actor, self.config.actor_lr)
+        self.temperature_optimizer = self.adam(self.temperature, self.config.temperature_lr)
 
     @property
     def target_entropy(self) -> float:

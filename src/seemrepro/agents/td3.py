@@ -53,7 +53,7 @@ class TD3(Agent):
         return {"actor": actor, "critics": self.make_critics(count=2 if cfg.double_q else 1)}
 
     def make_optimizers(self) -> None:
-        self.actor_optimizer = torch.optim.Adam(self.actor.parameters(), lr=self.config.actor_lr)
+        self.actor_optimizer = self.adam(self.actor, self.config.actor_lr)
 
     def _targets(self) -> tuple[nn.Module, nn.ModuleList]:
         if self.config.tau >= 1.0:  # the target is the current network, gradient stopped
