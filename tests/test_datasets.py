@@ -221,3 +221,13 @@ def test_maze_generation_flattens_goal_and_uses_sparse_reward(tmp_path: Path) ->
     assert buf.metadata["ref_max_score"] > buf.metadata["ref_min_score"]
     # the goal occupies the last two state entries and changes after an arrival
     assert len(torch.unique(buf.states[:, 4:], dim=0)) > 1
+
+
+def test_flipped_bytes_are_caught_by_the_hash(tiny: tuple[Path, list[Episode]]) -> None:
+    root, _ = tiny
+    flat = root / "seemrepro/toy/tiny-v0/seemrepro_flat.npz"
+    raw = bytearray(flat.read_bytes())
+    raw[-40] ^= 0xFF  # same size, different content
+    flat.write_bytes(bytes(raw))
+    with pytest.raises(DatasetCorruptError, match="SHA-256"):
+        load("seemrepro/toy/tiny-v0", root=root, verify_hash=True)
