@@ -38,7 +38,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from seemrepro.datasets.behaviour import LOCOMOTION_ENVS, behaviour_dir, env_slug
 from seemrepro.datasets.minari_io import (

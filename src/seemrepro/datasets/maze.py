@@ -20,7 +20,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from seemrepro.datasets.generate import (
     REF_EPISODES,
