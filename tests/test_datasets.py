@@ -217,6 +217,8 @@ def test_maze_generation_flattens_goal_and_uses_sparse_reward(tmp_path: Path) ->
     generate_maze(["umaze"], root=tmp_path, scale=0.005, ref_episodes=2, progress=False)
     buf = load(maze_dataset_id("umaze"), root=tmp_path)
     assert len(buf) == 1_000 and buf.state_dim == 6 and buf.action_dim == 2
+    assert buf.metadata["env_id"] == "PointMaze_UMaze-v3"
+    assert buf.metadata["max_episode_steps"] == 300
     assert set(buf.rewards.unique().tolist()) <= {0.0, 1.0}
     assert buf.metadata["ref_max_score"] > buf.metadata["ref_min_score"]
     # the goal occupies the last two state entries and changes after an arrival

@@ -296,10 +296,10 @@ def load(dataset_id: str, *, root: Path | str | None = None, download: bool = Fa
         flat = read_flat_hdf5(dataset_id, dataset_dir, meta, goal_keys)
     else:
         flat = _read_flat_generic(dataset_dir, goal_keys)
-    env_spec = meta.get("env_spec")
-    env_id = json.loads(env_spec)["id"] if isinstance(env_spec, str) else None
+    env_spec = json.loads(meta["env_spec"]) if isinstance(meta.get("env_spec"), str) else {}
     info = {
-        "dataset_id": dataset_id, "env_id": env_id, "path": str(dataset_dir),
+        "dataset_id": dataset_id, "env_id": env_spec.get("id"),
+        "max_episode_steps": env_spec.get("max_episode_steps"), "path": str(dataset_dir),
         "ref_min_score": meta.get("ref_min_score"), "ref_max_score": meta.get("ref_max_score"),
         "algorithm_name": meta.get("algorithm_name"), "description": meta.get("description"),
         "total_episodes": int(meta["total_episodes"]),

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -28,8 +27,7 @@ def complete_episode_returns(buffer: TransitionBuffer) -> np.ndarray:
     returns = np.asarray(buffer.metadata["episode_returns"], dtype=np.float64)
     lengths = np.asarray(buffer.metadata["episode_lengths"])
     ends = np.cumsum(lengths) - 1
-    env_id = buffer.metadata.get("env_id")
-    limit = gym.spec(env_id).max_episode_steps if env_id else None
+    limit = buffer.metadata.get("max_episode_steps")
     terminal = buffer.terminals[ends].numpy() > 0
     complete = terminal | (lengths == limit) if limit else np.ones_like(terminal)
     return returns[complete] if complete.any() else returns
