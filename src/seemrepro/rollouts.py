@@ -104,22 +104,14 @@ def load_dataset(dataset_id: str) -> TransitionBuffer:
 
 
 def subset(buffer: TransitionBuffer, fraction: float, seed: int = 0) -> TransitionBuffer:
-    """A random ``fraction`` of the transitions, the same for every algorithm and run."""
+    """The X% subset of :func:`seemrepro.datasets.subset`, keyed by the dataset id."""
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"subset fraction must lie in (0, 1], got {fraction}")
     if fraction == 1.0:
         return buffer
-    count = max(1, round(fraction * len(buffer)))
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(buffer), generator=g)[:count].sort().values
-    return buffer.select(idx)
+    from seemrepro.datasets import subset as keyed_subset
 
-
-def normalized_score(episode_return: float, buffer: TransitionBuffer) -> float:
-    lo, hi = buffer.metadata.get("ref_min_score"), buffer.metadata.get("ref_max_score")
-    if lo is None or hi is None:
-        return float("nan")
-    return 100.0 * (episode_return - float(lo)) / (float(hi) - float(lo))
+    return keyed_subset(buffer, fraction, seed)
 
 
 def evaluate(policy: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: int,
@@ -127,15 +119,10 @@ def evaluate(policy: Callable[[np.ndarray], np.ndarray], env_id: str, episodes: 
     """Undiscounted returns of ``policy`` (raw observations in, actions out)."""
     import gymnasium as gym
 
+    from seemrepro.datasets.generate import evaluate_returns
+
     env = gym.make(env_id)
-    returns = []
-    for k in range(episodes):
-        obs, _ = env.reset(seed=seed + k)
-        total, done = 0.0, False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(policy(obs))
-            total += float(reward)
-            done = bool(terminated or truncated)
-        returns.append(total)
-    env.close()
-    return returns
+    try:
+        return evaluate_returns(env, policy, episodes, seed)
+    finally:
+        env.close()

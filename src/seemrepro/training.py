@@ -36,6 +36,7 @@ from seemrepro import rollouts
 from seemrepro.agents import ONLINE, Agent, agent_class, make_config
 from seemrepro.buffer import Batch, ReplayBuffer, TransitionBuffer
 from seemrepro.critics import parameter_norm
+from seemrepro.datasets import MissingReferenceScoresError, normalized_score
 from seemrepro.runstore import RunStore
 from seemrepro.seem import seem
 
@@ -207,7 +208,10 @@ def eval_monitor(agent: Agent, index: int, prepared: Prepared, episodes: int, st
     assert prepared.env_id is not None
     returns = rollouts.evaluate(policy, prepared.env_id, episodes, seed=1_000_000 + step)
     ret = float(np.mean(returns))
-    return {"return": ret, "normalized_score": rollouts.normalized_score(ret, prepared.source)}
+    try:
+        return {"return": ret, "normalized_score": float(normalized_score(ret, prepared.source))}
+    except MissingReferenceScoresError:  # no reference scores: report the raw return only
+        return {"return": ret}
 
 
 def cosine(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -65,20 +65,17 @@ def load_actor(path: Path, state_dim: int, action_dim: int,
 def evaluate(actor: torch.nn.Module, env_id: str, episodes: int,
              seed: int = EVAL_SEED_OFFSET) -> list[float]:
     """Undiscounted returns of the deterministic actor, one env seed per episode."""
+    from seemrepro.datasets.generate import evaluate_returns  # generate imports this module
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+
     env = gym.make(env_id)
-    returns: list[float] = []
-    for k in range(episodes):
-        obs, _ = env.reset(seed=seed + k)
-        total, done = 0.0, False
-        while not done:
-            with torch.no_grad():
-                action = actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    env.close()
-    return returns
+    try:
+        return evaluate_returns(env, policy, episodes, seed)
+    finally:
+        env.close()
 
 
 def _save_json(path: Path, data: dict[str, Any]) -> None:
