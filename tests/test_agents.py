@@ -8,17 +8,11 @@ import torch
 from seemrepro.agents import ALGORITHMS, Agent, agent_class, make_config
 from seemrepro.buffer import Batch, TransitionBuffer
 from seemrepro.critics import CriticConfig
+from seemrepro.rollouts import synthetic
 
 
 def random_buffer(n: int = 256, s: int = 5, a: int = 2, seed: int = 0) -> TransitionBuffer:
-    g = torch.Generator().manual_seed(seed)
-    states = torch.randn(n, s, generator=g)
-    return TransitionBuffer(
-        states=states, actions=torch.rand(n, a, generator=g) * 2 - 1,
-        rewards=torch.randn(n, generator=g), next_states=states + 0.1,
-        terminals=(torch.rand(n, generator=g) < 0.05).float(), timeouts=torch.zeros(n),
-        episode_starts=torch.tensor([0]),
-    )
+    return synthetic(n, s, a, seed)
 
 
 CRITICS = [CriticConfig(hidden=(32, 32)), CriticConfig(hidden=(32, 32), norm="layernorm"),

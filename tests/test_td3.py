@@ -4,17 +4,11 @@ import torch
 from seemrepro.agents.td3 import TD3, TD3Config
 from seemrepro.buffer import ReplayBuffer, TransitionBuffer
 from seemrepro.critics import CriticConfig
+from seemrepro.rollouts import synthetic
 
 
 def random_buffer(n: int = 512, s: int = 5, a: int = 2, seed: int = 0) -> TransitionBuffer:
-    g = torch.Generator().manual_seed(seed)
-    states = torch.randn(n, s, generator=g)
-    return TransitionBuffer(
-        states=states, actions=torch.rand(n, a, generator=g) * 2 - 1,
-        rewards=torch.randn(n, generator=g), next_states=states + 0.1,
-        terminals=torch.zeros(n), timeouts=torch.zeros(n),
-        episode_starts=torch.tensor([0]),
-    )
+    return synthetic(n, s, a, seed)
 
 
 @pytest.mark.parametrize("config", [
