@@ -37,6 +37,7 @@ import pandas as pd
 
 from seemrepro import plots
 from seemrepro.critics import make_critic, parameter_count
+from seemrepro.divergence_plots import adam_growth_panels
 from seemrepro.predict import adam_growth
 from seemrepro.runtime import by_profile
 from seemrepro.toy import run_toy
@@ -65,20 +66,10 @@ table.round(3)
 
 # %%
 fig, axes = plots.figure(2, width=5.4, height=4.0)
-for index, ((depth, s), trace) in enumerate(runs.items()):
-    a, g = trace.arrays(), growth[(depth, s)]
-    color = f"C{index}"
-    axes[0].plot(a["steps"], a["param_norm"], color=color, label=f"L={depth}, seed {s}")
-    axes[0].plot(a["steps"][steps // 2:], g.norm_fit(a["steps"][steps // 2:]), ":", color="k")
-    late = a["steps"] >= steps // 2
-    axes[1].loglog(a["steps"][late] - g.norm_fit.root, a["max_abs_q"][late], color=color,
-                   label=f"L={depth}, slope {g.q_loglog_slope_shifted:.2f}")
-axes[0].set_xlabel("Adam step $t$")
-axes[0].set_ylabel(r"$\|\theta_t\|$ (dotted: fit after $t_0$)")
-axes[0].legend(frameon=False, fontsize=8)
-axes[1].set_xlabel(r"$t - t_{\mathrm{origin}}$")
-axes[1].set_ylabel("max |Q|")
-axes[1].legend(frameon=False, fontsize=8);
+adam_growth_panels(
+    axes, [(f"L={d}, seed {s}", t.arrays()["steps"], t.arrays()["param_norm"],
+            t.arrays()["max_abs_q"], growth[(d, s)]) for (d, s), t in runs.items()],
+    t0=steps // 2, step_label="Adam step $t$", q_label="max |Q|")
 
 # %% [markdown]
 # **Against the paper.** For $L=2$ the norm grows linearly with slope within 10% of

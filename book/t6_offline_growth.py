@@ -38,6 +38,7 @@ import pandas as pd
 
 from seemrepro import plots
 from seemrepro.critics import CriticConfig, build_critic, parameter_count
+from seemrepro.divergence_plots import adam_growth_panels
 from seemrepro.predict import adam_growth
 from seemrepro.runstore import RunStore
 from seemrepro.runtime import by_profile
@@ -68,20 +69,10 @@ table.round(3)
 
 # %%
 fig, axes = plots.figure(2, width=5.4, height=4.0)
-for i, r in enumerate(runs):
-    t, norm = r.series("param_norm")
-    _, q = r.series("q_abs_max")
-    g, late = growth[r.config.seed], t >= steps // 2
-    axes[0].plot(t, norm, color=f"C{i}", label=f"seed {r.config.seed}")
-    axes[0].plot(t[late], g.norm_fit(t[late]), ":", color="k")
-    axes[1].loglog(t[late] - g.norm_fit.root, q[late], color=f"C{i}",
-                   label=f"seed {r.config.seed}, slope {g.q_loglog_slope_shifted:.2f}")
-axes[0].set_xlabel("gradient step $t$")
-axes[0].set_ylabel(r"critic $\|\theta_t\|$ (dotted: fit after $t_0$)")
-axes[0].legend(frameon=False, fontsize=8)
-axes[1].set_xlabel(r"$t - t_{\mathrm{origin}}$")
-axes[1].set_ylabel("max |Q| on X")
-axes[1].legend(frameon=False, fontsize=8);
+adam_growth_panels(
+    axes, [(f"seed {r.config.seed}", *r.series("param_norm"), r.series("q_abs_max")[1],
+            growth[r.config.seed]) for r in runs],
+    t0=steps // 2, step_label="gradient step $t$", q_label="max |Q| on X")
 
 # %% [markdown]
 # **Against the paper.** Q grows like $t^3$ as Theorem 4 says for $L = 3$ (log-log slope 3.0

@@ -1,14 +1,14 @@
-"""Figures for the divergence-prediction chapters (T4-T7), in the book's one style."""
+"""Figures for the divergence-prediction chapters (T4-T7, T6 offline), in the book's one style."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
 
 from seemrepro.plots import PALETTE
-from seemrepro.predict import SingularStepPrediction
+from seemrepro.predict import AdamGrowth, SingularStepPrediction
 from seemrepro.toy import TDTrace
 
 
@@ -49,3 +49,25 @@ def seem_and_q_panel(ax: Axes, trace: TDTrace, title: str) -> None:
     twin.set_ylabel("max |Q|", color=PALETTE["layernorm"])
     twin.grid(False)
     ax.set_title(title, fontsize=10)
+
+
+def adam_growth_panels(axes: Sequence[Axes],
+                       curves: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray, AdamGrowth]],
+                       *, t0: int, step_label: str, q_label: str) -> None:
+    """Theorem 4's two views: ‖θ_t‖ with its line fitted after ``t0``, and max |Q| on log-log
+    axes with time counted from where that line reaches zero.
+
+    ``curves`` holds (label, steps, parameter norm, max |Q|, growth fit) per run.
+    """
+    for index, (label, t, norm, q, growth) in enumerate(curves):
+        color, late = f"C{index % 10}", t >= t0
+        axes[0].plot(t, norm, color=color, label=label)
+        axes[0].plot(t[late], growth.norm_fit(t[late]), ":", color="k")
+        axes[1].loglog(t[late] - growth.norm_fit.root, q[late], color=color,
+                       label=f"{label}, slope {growth.q_loglog_slope_shifted:.2f}")
+    axes[0].set_xlabel(step_label)
+    axes[0].set_ylabel(r"$\|\theta_t\|$ (dotted: fit after $t_0$)")
+    axes[1].set_xlabel(r"$t - t_{\mathrm{origin}}$")
+    axes[1].set_ylabel(q_label)
+    for ax in axes[:2]:
+        ax.legend(frameon=False, fontsize=8)
