@@ -7,8 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import torch
+
+from seemrepro import rollouts
+from seemrepro.agents.networks import DeterministicActor
+from seemrepro.critics import make_critic
 from seemrepro.runstore import RunStore
-from seemrepro.training import MonitorConfig, RunConfig, train
+from seemrepro.training import (SIMILARITY_METRICS, MonitorConfig, RunConfig, flat_parameters,
+                                similarity_rows, train)
 
 SMALL = {"critic": {"hidden": [32, 32]}, "actor_hidden": [32, 32]}
 MON = MonitorConfig(q_every=20, seem_every=40, seem_samples=64, checkpoint_every=40)
@@ -31,6 +37,44 @@ def test_monitors_record_tidy_rows() -> None:
     steps, _ = result.series("seem_normalized")
     assert list(steps) == [0, 40, 80, 120]
     assert result.diverged_at is None
+
+
+def test_similarity_to_the_reference_checkpoint_is_recorded_per_snapshot() -> None:
+    mon = MonitorConfig(q_every=20, seem_every=0, seem_samples=64, snapshot_every=40,
+                        checkpoint_every=40)
+    (result,) = train(config(monitors=mon), progress=False)
+    for metric in SIMILARITY_METRICS:
+        steps, values = result.series(metric)
+        assert list(steps) == [0, 40, 80, 120]
+        assert values[-1] == pytest.approx(1.0)  # the reference is the last snapshot
+        assert np.all(values <= 1 + 1e-9)
+    # training moves the networks: the first snapshot differs from the reference
+    _, params = result.series("cos_critic_params")
+    _, actions = result.series("cos_actions")
+    assert params[0] < 0.999 and actions[0] < 0.999
+
+
+def test_similarity_rows_measure_the_right_quantities() -> None:
+    critic = make_critic(5, (16, 16), seed=0, bias=False)
+    other = make_critic(5, (16, 16), seed=1, bias=False)
+    actor = DeterministicActor(3, 2, (16,))
+    x = rollouts.synthetic(40, state_dim=3, action_dim=2).batch(torch.arange(40))
+    c0, a0 = flat_parameters(critic), flat_parameters(actor)
+    snapshots = {0: {"critic": flat_parameters(other), "actor": -a0},
+                 10: {"critic": 3 * c0, "actor": a0}, 20: {"critic": c0, "actor": a0}}
+    rows = {(step, metric): value for step, _, metric, value in
+            similarity_rows(snapshots, critic, actor, x, seed=7)}
+    assert rows[(10, "cos_critic_params")] == pytest.approx(1.0)
+    assert rows[(0, "cos_critic_params")] < 0.5  # independent initializations
+    assert rows[(0, "cos_actor_params")] == pytest.approx(-1.0)
+    assert rows[(10, "cos_actions")] == pytest.approx(1.0)
+    assert rows[(0, "cos_actions")] < 0.9
+    # a bias-free ReLU net scaled by 3 keeps its NTK's direction (Theorem 2); another
+    # initialization does not
+    assert rows[(10, "cos_ntk")] == pytest.approx(1.0, abs=1e-9)
+    assert rows[(0, "cos_ntk")] < 0.99
+    assert rows[(0, "similarity_reference_step")] == 20.0
+    assert torch.equal(flat_parameters(critic), c0)  # the given modules are left untouched
 
 
 def test_interrupted_run_resumes_to_identical_metrics(tmp_path: Path) -> None:

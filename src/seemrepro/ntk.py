@@ -242,7 +242,12 @@ def gram(
     return f1.gram(f2, dtype=dtype)
 
 
+def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Cosine similarity of two tensors seen as flat vectors (in float64)."""
+    u, v = a.detach().double().flatten(), b.detach().double().flatten()
+    return float(u @ v / (u.norm() * v.norm()))
+
+
 def ntk_cosine(g1: torch.Tensor, g2: torch.Tensor) -> float:
     """Cosine similarity of two Gram matrices seen as vectors."""
-    a, b = g1.double().flatten(), g2.double().flatten()
-    return float(a @ b / (a.norm() * b.norm()))
+    return cosine(g1, g2)

@@ -10,7 +10,10 @@ Monitors, each at its own interval:
   box corner's norm (``action_corner_ratio``; T8) and the same for dataset actions;
 * ``seem_every``: raw and normalized SEEM of the first critic on X and X* = (s', π(s'));
 * ``eval_every``: evaluation return and normalized score;
-* ``snapshot_every``: actor and critic parameters, for similarities to a reference (T9).
+* ``snapshot_every``: actor and critic parameters; when the run ends, each snapshot's cosine
+  similarity to the run's last snapshot (the reference checkpoint: the final step, or the last
+  one before divergence) is recorded for the critic's parameters, the actor's parameters, the
+  policy's actions on X and the critic's NTK Gram matrix on the first 256 pairs of X (T9).
 
 A run diverges when a Q statistic is non-finite or above ``divergence_threshold``: it stops
 there (its step is recorded as metric ``diverged``) while the other seeds go on.
@@ -18,6 +21,7 @@ there (its step is recorded as metric ``diverged``) while the other seeds go on.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -37,6 +41,7 @@ from seemrepro.agents import ONLINE, Agent, agent_class, make_config
 from seemrepro.buffer import Batch, ReplayBuffer, TransitionBuffer
 from seemrepro.critics import parameter_norm
 from seemrepro.datasets import MissingReferenceScoresError, normalized_score
+from seemrepro.ntk import cosine, gram
 from seemrepro.runstore import RunStore
 from seemrepro.seem import seem
 
@@ -214,13 +219,44 @@ def eval_monitor(agent: Agent, index: int, prepared: Prepared, episodes: int, st
         return {"return": ret}
 
 
-def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
-    a, b = a.double().flatten(), b.double().flatten()
-    return float(a @ b / (a.norm() * b.norm()))
-
-
 def flat_parameters(module: nn.Module) -> torch.Tensor:
     return torch.cat([p.detach().flatten() for p in module.parameters()])
+
+
+SIMILARITY_METRICS = ("cos_critic_params", "cos_actor_params", "cos_actions", "cos_ntk")
+
+
+def similarity_rows(snapshots: dict[int, dict[str, torch.Tensor]], critic: nn.Module,
+                    actor: nn.Module, x: Batch, seed: int, ntk_samples: int = 256) -> list[Row]:
+    """Each snapshot's cosine similarity to the last one (the reference checkpoint).
+
+    ``critic`` and ``actor`` are modules of the run's architecture (their parameters are
+    overwritten); the policy's actions are compared on ``x``'s states, the NTK on its first
+    ``ntk_samples`` (s, a) pairs.
+    """
+    if not snapshots:
+        return []
+    critic, actor = copy.deepcopy(critic), copy.deepcopy(actor)
+    x_in = torch.cat([x.states, x.actions], dim=-1)[:ntk_samples]
+
+    def views(snapshot: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        torch.nn.utils.vector_to_parameters(snapshot["critic"].to(x_in), critic.parameters())
+        torch.nn.utils.vector_to_parameters(snapshot["actor"].to(x_in), actor.parameters())
+        with torch.no_grad():
+            actions = actor(x.states)
+        return {"critic": snapshot["critic"], "actor": snapshot["actor"], "actions": actions,
+                "ntk": gram(critic, x_in, dtype=torch.float64)}
+
+    reference_step = max(snapshots)
+    reference = views(snapshots[reference_step])
+    rows: list[Row] = []
+    for step in sorted(snapshots):
+        current = reference if step == reference_step else views(snapshots[step])
+        for metric, part in zip(SIMILARITY_METRICS, ("critic", "actor", "actions", "ntk"),
+                                strict=True):
+            rows.append((step, seed, metric, cosine(current[part], reference[part])))
+        rows.append((step, seed, "similarity_reference_step", float(reference_step)))
+    return rows
 
 
 # -- the loop ----------------------------------------------------------------------------------
@@ -375,6 +411,8 @@ def _train_group(configs: list[RunConfig], store: RunStore | None, progress: boo
     seconds = elapsed + time.perf_counter() - t_start
     results = []
     for i, c in enumerate(configs):
+        rows[i].extend(similarity_rows(snapshots[i], agent.critic_of(i), agent.actor_of(i),
+                                       monitor_sets[i], c.seed))
         result = RunResult(c, rows[i], diverged[i], seconds / len(configs))
         if store is not None:
             store.save(c, result, snapshots[i])
