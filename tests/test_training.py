@@ -6,15 +6,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import torch
 
 from seemrepro import rollouts
 from seemrepro.agents.networks import DeterministicActor
 from seemrepro.critics import make_critic
 from seemrepro.runstore import RunStore
-from seemrepro.training import (SIMILARITY_METRICS, MonitorConfig, RunConfig, flat_parameters,
-                                similarity_rows, train)
+from seemrepro.training import (
+    SIMILARITY_METRICS,
+    MonitorConfig,
+    RunConfig,
+    flat_parameters,
+    similarity_rows,
+    train,
+)
 
 SMALL = {"critic": {"hidden": [32, 32]}, "actor_hidden": [32, 32]}
 MON = MonitorConfig(q_every=20, seem_every=40, seem_samples=64, checkpoint_every=40)
@@ -89,6 +94,19 @@ def test_interrupted_run_resumes_to_identical_metrics(tmp_path: Path) -> None:
     # a finished run is read back, never trained again (training would be interrupted here)
     (again,) = train(cfg, store=store, progress=False, interrupt_at=1)
     assert again.rows == reference.rows
+
+
+def test_interrupted_online_run_resumes_exactly(tmp_path: Path) -> None:
+    # the environment's physics, its random generator and the time limit are checkpointed too
+    cfg = RunConfig(algorithm="sac", dataset="online/Hopper-v5", steps=70, batch_size=16,
+                    start_steps=20, agent=SMALL,
+                    monitors=MonitorConfig(q_every=10, seem_every=0, checkpoint_every=30))
+    (reference,) = train(cfg, store=RunStore(tmp_path / "a"), progress=False)
+    store = RunStore(tmp_path / "b")
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, store=store, progress=False, interrupt_at=50)
+    (resumed,) = train(cfg, store=store, progress=False)
+    assert resumed.rows == reference.rows
 
 
 def test_batched_seeds_match_sequential_runs() -> None:

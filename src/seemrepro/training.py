@@ -326,6 +326,7 @@ def _train_group(configs: list[RunConfig], store: RunStore | None, progress: boo
     snapshots: list[dict[int, dict[str, torch.Tensor]]] = [{} for _ in seeds]
     start, elapsed = 0, 0.0
     group_key = (hashlib.sha256("".join(c.key() for c in configs).encode()).hexdigest()[:16])
+    state: dict[str, Any] | None = None
     if store is not None:
         state = store.load_checkpoint(base.algorithm, group_key)
         if state is not None:
@@ -334,14 +335,19 @@ def _train_group(configs: list[RunConfig], store: RunStore | None, progress: boo
                 g.set_state(s)
             rows, diverged, start = state["rows"], state["diverged"], state["step"]
             snapshots, elapsed = state["snapshots"], state["elapsed"]
-            if online:
-                replays, obs_state = state["replays"], state["obs"]
-    obs = [None] * len(seeds)
+    obs: list[Any] = [None] * len(seeds)
     if online:
-        obs = [env.reset(seed=s + start)[0] for env, s in zip(envs, seeds)]
+        obs = [env.reset(seed=s)[0] for env, s in zip(envs, seeds)]
+        rngs = [np.random.default_rng(30_000 + s) for s in seeds]
         if start > 0:
-            obs = obs_state
-        rngs = [np.random.default_rng(30_000 + s + start) for s in seeds]
+            assert state is not None
+            replays, obs = state["replays"], state["obs"]
+            for i, (env, rng) in enumerate(zip(envs, rngs, strict=True)):
+                rng.bit_generator.state = state["rngs"][i]
+                if state["env_states"][i] is not None:
+                    rollouts.restore_env_state(env, state["env_states"][i])
+                else:  # the physics cannot be restored: continue from a fresh episode
+                    obs[i] = env.reset(seed=seeds[i] + start)[0]
 
     def record(step: int, force_q: bool = False) -> None:
         for i, s in enumerate(seeds):
@@ -379,7 +385,9 @@ def _train_group(configs: list[RunConfig], store: RunStore | None, progress: boo
             "rows": rows, "diverged": diverged, "step": step, "snapshots": snapshots,
             "elapsed": elapsed + time.perf_counter() - t_start}
         if online:
-            state.update(replays=replays, obs=obs)
+            state.update(replays=replays, obs=obs,
+                         env_states=[rollouts.capture_env_state(env) for env in envs],
+                         rngs=[copy.deepcopy(rng.bit_generator.state) for rng in rngs])
         store.save_checkpoint(base.algorithm, group_key, state)
 
     t_start = time.perf_counter()
