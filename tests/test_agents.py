@@ -7,7 +7,7 @@ import torch
 
 from seemrepro.agents import ALGORITHMS, Agent, agent_class, make_config
 from seemrepro.buffer import Batch, TransitionBuffer
-from seemrepro.critics import CriticConfig
+from seemrepro.critics import CriticConfig, MLPCritic
 from seemrepro.rollouts import synthetic
 
 
@@ -49,11 +49,16 @@ def stack(batches: list[Batch]) -> Batch:
                    for f in ("states", "actions", "rewards", "next_states", "dones")])
 
 
+BATCHED_CRITICS = {"ln": {"hidden": [32, 32], "norm": "layernorm"},  # hand-written stacks
+                   "plain": {"hidden": [32, 32]},
+                   "wn": {"hidden": [32, 32], "weight_norm": "output"}}  # the vmap fallback
+
+
 @pytest.mark.parametrize("algorithm", list(ALGORITHMS))
-def test_batched_seeds_match_separate_runs(algorithm: str) -> None:
+@pytest.mark.parametrize("critic", BATCHED_CRITICS.values(), ids=BATCHED_CRITICS.keys())
+def test_batched_seeds_match_separate_runs(algorithm: str, critic: dict[str, object]) -> None:
     data, seeds = random_buffer(), [3, 4, 5]
-    config = make_config(algorithm, {"critic": {"hidden": [32, 32], "norm": "layernorm"},
-                                     "actor_hidden": [32, 32]})
+    config = make_config(algorithm, {"critic": critic, "actor_hidden": [32, 32]})
     cls: type[Agent] = agent_class(algorithm)
     batched = cls(5, 2, config, seeds=seeds)
     alone = [cls(5, 2, config, seed=s) for s in seeds]
@@ -68,6 +73,27 @@ def test_batched_seeds_match_separate_runs(algorithm: str) -> None:
         torch.testing.assert_close(batched.critic_of(i)(x), agent.critic(x), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(batched.actor_of(i)(data.states), agent.act(data.states),
                                    atol=1e-5, rtol=1e-5)
+        assert type(batched.critic_of(i)) is MLPCritic
+        assert type(batched.actor_of(i)) is type(agent.actor)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("algorithm", list(ALGORITHMS))
+def test_batched_agent_checkpoint_resumes_exactly(algorithm: str) -> None:
+    data, seeds = random_buffer(), [0, 1]
+    config = make_config(algorithm, {"critic": {"hidden": [16, 16], "norm": "layernorm"},
+                                     "actor_hidden": [16, 16]})
+    cls: type[Agent] = agent_class(algorithm)
+    agent, clone = cls(5, 2, config, seeds=seeds), cls(5, 2, config, seeds=[7, 8])
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    agent.update(stack([data.sample(16, g) for g in gens]))
+    clone.load_state_dict(agent.state_dict())
+    batch = stack([data.sample(16, g) for g in gens])
+    for a in (agent, clone):
+        a.update(batch)
+    for i in range(len(seeds)):
+        assert torch.equal(agent.actor_of(i)(data.states), clone.actor_of(i)(data.states))
+        assert torch.equal(agent.critic_of(i)(torch.cat([data.states, data.actions], 1)),
+                           clone.critic_of(i)(torch.cat([data.states, data.actions], 1)))
 
 
 def test_batched_seeds_reject_batchnorm_and_unknown_options() -> None:

@@ -1,8 +1,8 @@
 """The update skeleton every agent shares: config fields, critics, targets, optimizers, seeds.
 
 An agent is built either for one seed (tensors shaped ``(B, ...)``) or for several seeds at once
-(``seeds=[...]``): then every network is a :class:`StackedModule` whose parameters carry a
-leading seed dimension, batches are shaped ``(N, B, ...)`` and each seed draws its own noise
+(``seeds=[...]``): then every network is a stack (:mod:`seemrepro.agents.stacked`) whose
+parameters carry a leading seed dimension, batches are shaped ``(N, B, ...)`` and each seed draws its own noise
 from its own generator. Losses are written with :func:`batch_mean` (mean over the batch, sum
 over seeds), so each seed's gradient, Adam state and parameters are those it would have alone.
 """
@@ -18,13 +18,16 @@ from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
 from typing_extensions import Self
 
+from seemrepro.agents.networks import Temperature
+from seemrepro.agents.stacked import SeedStack, StackedModule, stack_members
 from seemrepro.buffer import Batch
 from seemrepro.critics import CriticConfig, MLPCritic, build_critic
 
 C = TypeVar("C", bound="AgentConfig")
+__all__ = ["Agent", "AgentConfig", "StackedModule", "Temperature", "batch_mean", "config_fields",
+           "soft_update"]
 
 
 @dataclass(frozen=True)
@@ -99,68 +102,6 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
             tb.copy_(sb)
 
 
-class Temperature(nn.Module):
-    """A learnable entropy temperature ``α = exp(log_α)`` (SAC, CQL)."""
-
-    def __init__(self, initial: float = 1.0) -> None:
-        super().__init__()
-        self.log_alpha = nn.Parameter(torch.tensor(float(initial)).log())
-
-    def forward(self, like: torch.Tensor) -> torch.Tensor:
-        """``log α`` broadcast to ``like``'s shape (so it works per seed under vmap)."""
-        return self.log_alpha.expand(like.shape)
-
-
-class StackedModule(nn.Module):
-    """N copies of one architecture with stacked parameters, evaluated in one vmapped call.
-
-    ``forward(x)`` maps ``(N, ...)`` to ``(N, ...)``: copy ``i`` sees ``x[i]``. Parameter names
-    are the template's with dots replaced by ``__``.
-    """
-
-    def __init__(self, members: Sequence[nn.Module]) -> None:
-        super().__init__()
-        if not members:
-            raise ValueError("need at least one member")
-        for m in members:
-            if any(isinstance(x, (nn.BatchNorm1d, nn.Dropout)) for x in m.modules()):
-                raise ValueError("batched seeds do not support BatchNorm or dropout critics; "
-                                 "train those seeds one at a time")
-        params, buffers = stack_module_state(list(members))  # type: ignore[arg-type]
-        self.size = len(members)
-        self.names = list(params)
-        self.buffer_names = list(buffers)
-        self.stacked = nn.ParameterDict({k.replace(".", "__"): nn.Parameter(v)
-                                         for k, v in params.items()})
-        for k, v in buffers.items():
-            self.register_buffer("buf__" + k.replace(".", "__"), v.clone())
-        template = copy.deepcopy(members[0]).to("meta")
-        object.__setattr__(self, "template", template)  # not a submodule: holds no state
-        object.__setattr__(self, "_member_template", copy.deepcopy(members[0]))
-
-    def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        params = {k: self.stacked[k.replace(".", "__")] for k in self.names}
-        buffers = {k: getattr(self, "buf__" + k.replace(".", "__")) for k in self.buffer_names}
-        return params, buffers
-
-    def forward(self, *args: torch.Tensor) -> Any:
-        params, buffers = self._state()
-        template: nn.Module = self.template  # type: ignore[assignment]
-
-        def call(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], *a: torch.Tensor) -> Any:
-            return functional_call(template, (p, b), a)
-
-        return vmap(call)(params, buffers, *args)
-
-    def member(self, index: int) -> nn.Module:
-        """An independent plain module holding copy ``index``'s current parameters."""
-        module: nn.Module = copy.deepcopy(self._member_template)  # type: ignore[arg-type,assignment]
-        params, buffers = self._state()
-        state = {k: v[index].detach().clone() for k, v in {**params, **buffers}.items()}
-        module.load_state_dict(state)
-        return module
-
-
 class Agent:
     """Shared construction, target handling, optimizer steps and (de)serialization.
 
@@ -210,7 +151,7 @@ class Agent:
         if isinstance(members[0], nn.ModuleList):
             return nn.ModuleList(self._stack([m[i] for m in members])  # type: ignore[index]
                                  for i in range(len(members[0])))
-        return StackedModule([m.to(self.device) for m in members]).to(self.device)
+        return stack_members([m.to(self.device) for m in members]).to(self.device)
 
     # -- hooks -------------------------------------------------------------------------------
     def build(self) -> dict[str, nn.Module]:
@@ -244,9 +185,9 @@ class Agent:
 
     def member(self, module: nn.Module, index: int) -> nn.Module:
         """Seed ``index``'s copy of ``module`` (the module itself for a single-seed agent)."""
-        if isinstance(module, StackedModule):
+        if isinstance(module, SeedStack):
             return module.member(index)
-        if isinstance(module, nn.ModuleList) and module and isinstance(module[0], StackedModule):
+        if isinstance(module, nn.ModuleList) and module and isinstance(module[0], SeedStack):
             return nn.ModuleList(m.member(index) for m in module)  # type: ignore[union-attr,operator]
         if index != 0 or self.batched:
             raise ValueError(f"no seed {index} in this module")

@@ -1,4 +1,4 @@
-"""Actor networks shared by the agents."""
+"""Actor networks and the entropy temperature shared by the agents."""
 
 from __future__ import annotations
 
@@ -61,15 +61,38 @@ class TanhGaussianActor(nn.Module):
 
     def forward(self, state: torch.Tensor, noise: torch.Tensor | None = None
                 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        mean, log_std = self.net(state).chunk(2, dim=-1)
-        if noise is None:
-            return self.max_action * torch.tanh(mean)
-        low, high = self.log_std_bounds
-        log_std = log_std.clamp(low, high)
-        if noise.dim() > mean.dim():  # several samples per state: (n, batch, action)
-            mean, log_std = mean.unsqueeze(0), log_std.unsqueeze(0)
-        pre_tanh = mean + log_std.exp() * noise
-        log_prob = (-0.5 * noise**2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
-        # log|d tanh(u)/du| = 2·(log 2 − u − softplus(−2u)), numerically stable
-        log_prob = log_prob - (2 * (math.log(2) - pre_tanh - F.softplus(-2 * pre_tanh))).sum(-1)
-        return self.max_action * torch.tanh(pre_tanh), log_prob
+        return squashed_gaussian(self.net(state), noise, self.max_action, self.log_std_bounds)
+
+
+def squashed_gaussian(output: torch.Tensor, noise: torch.Tensor | None, max_action: float,
+                      log_std_bounds: tuple[float, float], sample_dim: int = 0
+                      ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """:class:`TanhGaussianActor`'s head on the MLP ``output`` (mean and log-std halves).
+
+    Noise with one dimension more than the mean holds several samples per state, along
+    ``sample_dim`` (after any leading seed dimension).
+    """
+    mean, log_std = output.chunk(2, dim=-1)
+    if noise is None:
+        return max_action * torch.tanh(mean)
+    low, high = log_std_bounds
+    log_std = log_std.clamp(low, high)
+    if noise.dim() > mean.dim():  # several samples per state: (n, batch, action)
+        mean, log_std = mean.unsqueeze(sample_dim), log_std.unsqueeze(sample_dim)
+    pre_tanh = mean + log_std.exp() * noise
+    log_prob = (-0.5 * noise**2 - log_std - 0.5 * math.log(2 * math.pi)).sum(-1)
+    # log|d tanh(u)/du| = 2·(log 2 − u − softplus(−2u)), numerically stable
+    log_prob = log_prob - (2 * (math.log(2) - pre_tanh - F.softplus(-2 * pre_tanh))).sum(-1)
+    return max_action * torch.tanh(pre_tanh), log_prob
+
+
+class Temperature(nn.Module):
+    """A learnable entropy temperature ``α = exp(log_α)`` (SAC, CQL)."""
+
+    def __init__(self, initial: float = 1.0) -> None:
+        super().__init__()
+        self.log_alpha = nn.Parameter(torch.tensor(float(initial)).log())
+
+    def forward(self, like: torch.Tensor) -> torch.Tensor:
+        """``log α`` broadcast to ``like``'s shape."""
+        return self.log_alpha.expand(like.shape)

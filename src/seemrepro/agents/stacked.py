@@ -1,0 +1,272 @@
+"""Several seeds' copies of one network trained as a single module with stacked parameters.
+
+Every stack maps inputs shaped ``(N, ...)`` to outputs shaped ``(N, ...)``: copy ``i`` sees
+``x[i]``. The common networks (MLP critics, the IQL value net, both actors, the temperature) get
+hand-written stacked layers — one ``baddbmm`` per Linear over all seeds — whose state-dict keys
+are the plain module's with a leading seed dimension. Anything else falls back to
+:class:`StackedModule`, which evaluates the plain module under ``vmap``; that is general but
+pays a large per-call overhead.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+from torch.nn.utils import parametrize
+
+from seemrepro.agents.networks import (
+    DeterministicActor,
+    TanhGaussianActor,
+    Temperature,
+    squashed_gaussian,
+)
+from seemrepro.critics import MLPCritic
+
+__all__ = ["SeedStack", "StackedLayerNorm", "StackedLinear", "StackedModule", "stack_members",
+           "stack_sequential"]
+
+
+class SeedStack(nn.Module):
+    """N copies of one architecture; :meth:`member` gives copy ``i`` as a plain module."""
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("need at least one member")
+        self.size = len(members)
+        # not a submodule: its parameters are overwritten by every member() call
+        object.__setattr__(self, "_member_template", copy.deepcopy(members[0]))
+
+    def member(self, index: int) -> nn.Module:
+        """An independent plain module holding copy ``index``'s current state."""
+        module: nn.Module = copy.deepcopy(self._member_template)  # type: ignore[arg-type,assignment]
+        module.load_state_dict({k: v[index].clone() for k, v in self.state_dict().items()})
+        return module
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str,
+                              *args: Any, **kwargs: Any) -> None:
+        # checkpoints from the vmap stack name tensors "stacked.net__0__weight", "buf__state_mean"
+        for key in [k for k in state_dict if k.startswith((prefix + "stacked.", prefix + "buf__"))]:
+            name = key[len(prefix):].split(".", 1)[-1].removeprefix("buf__")
+            state_dict[prefix + name.replace("__", ".")] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+class StackedLinear(nn.Module):
+    """N Linear layers: ``(N, M, in) -> (N, M, out)`` with ``weight`` shaped ``(N, out, in)``."""
+
+    def __init__(self, layers: Sequence[nn.Linear]) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.stack([layer.weight.detach() for layer in layers]))
+        self.bias: nn.Parameter | None
+        if layers[0].bias is None:
+            self.register_parameter("bias", None)
+        else:
+            self.bias = nn.Parameter(torch.stack([layer.bias.detach() for layer in layers]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight.transpose(1, 2)
+        if self.bias is None:
+            return torch.bmm(x, weight)
+        return torch.baddbmm(self.bias.unsqueeze(1), x, weight)
+
+
+class StackedLayerNorm(nn.Module):
+    """N LayerNorms over the last dimension of ``(N, M, d)``, affine or not."""
+
+    def __init__(self, layers: Sequence[nn.LayerNorm]) -> None:
+        super().__init__()
+        first = layers[0]
+        self.normalized_shape = tuple(first.normalized_shape)
+        self.eps = first.eps
+        self.weight: nn.Parameter | None
+        self.bias: nn.Parameter | None
+        for name in ("weight", "bias"):
+            if getattr(first, name) is None:
+                self.register_parameter(name, None)
+            else:
+                setattr(self, name, nn.Parameter(
+                    torch.stack([getattr(layer, name).detach() for layer in layers])))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.layer_norm(x, self.normalized_shape, eps=self.eps)
+        if self.weight is not None:
+            y = y * self.weight.unsqueeze(1)
+        if self.bias is not None:
+            y = y + self.bias.unsqueeze(1)
+        return y
+
+
+def _stackable_layer(layers: Sequence[nn.Module], previous: nn.Module | None) -> nn.Module | None:
+    first = layers[0]
+    if any(type(layer) is not type(first) for layer in layers):
+        return None
+    if type(first) is nn.Linear and not parametrize.is_parametrized(first):
+        return StackedLinear(layers)  # type: ignore[arg-type]
+    if type(first) is nn.LayerNorm and len(first.normalized_shape) == 1:
+        return StackedLayerNorm(layers)  # type: ignore[arg-type]
+    if type(first) is nn.ReLU:
+        # in place is safe where the layer before does not keep its output for backward
+        return nn.ReLU(inplace=isinstance(previous, (StackedLinear, StackedLayerNorm)))
+    if type(first) is nn.Tanh:
+        return nn.Tanh()
+    return None
+
+
+def stack_sequential(members: Sequence[nn.Sequential]) -> nn.Sequential | None:
+    """A stacked copy of Linear/LayerNorm/ReLU/Tanh stacks, on ``(N, M, features)``.
+
+    Layers keep their indices, so parameter names match the plain ``Sequential``'s. ``None``
+    when some layer has no stacked form.
+    """
+    if any(len(m) != len(members[0]) for m in members):
+        return None
+    layers: list[nn.Module] = []
+    for i in range(len(members[0])):
+        layer = _stackable_layer([m[i] for m in members], layers[-1] if layers else None)
+        if layer is None:
+            return None
+        layers.append(layer)
+    return nn.Sequential(*layers)
+
+
+def _flat(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``(N, ..., d) -> (N, M, d)``."""
+    if x.shape[0] != size:
+        raise ValueError(f"expected a leading seed dimension of {size}, got shape {tuple(x.shape)}")
+    return x.reshape(size, -1, x.shape[-1])
+
+
+class StackedCritic(SeedStack):
+    """N :class:`~seemrepro.critics.MLPCritic` copies: ``(N, ..., in) -> (N, ...)``."""
+
+    def __init__(self, members: Sequence[MLPCritic], net: nn.Sequential) -> None:
+        super().__init__(members)
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(_flat(x, self.size)).reshape(x.shape[:-1])
+
+
+class StackedDeterministicActor(SeedStack):
+    """N :class:`~seemrepro.agents.networks.DeterministicActor` copies."""
+
+    def __init__(self, members: Sequence[DeterministicActor], net: nn.Sequential) -> None:
+        super().__init__(members)
+        self.net = net
+        self.max_action = members[0].max_action
+        self.state_mean: torch.Tensor
+        self.state_std: torch.Tensor
+        self.register_buffer("state_mean", torch.stack([m.state_mean for m in members]))
+        self.register_buffer("state_std", torch.stack([m.state_std for m in members]))
+
+    def set_normalization(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Shared ``(S,)`` or per-seed ``(N, S)`` statistics."""
+        self.state_mean.copy_(mean)
+        self.state_std.copy_(std)
+
+    def forward(self, state: torch.Tensor) -> torch.Tensor:
+        normalized = (_flat(state, self.size) - self.state_mean.unsqueeze(1)) \
+            / self.state_std.unsqueeze(1)
+        action = self.max_action * torch.tanh(self.net(normalized))
+        return action.reshape(*state.shape[:-1], action.shape[-1])
+
+
+class StackedTanhGaussianActor(SeedStack):
+    """N :class:`~seemrepro.agents.networks.TanhGaussianActor` copies; noise ``(N, [n,] B, A)``."""
+
+    def __init__(self, members: Sequence[TanhGaussianActor], net: nn.Sequential) -> None:
+        super().__init__(members)
+        self.net = net
+        self.max_action = members[0].max_action
+        self.log_std_bounds = members[0].log_std_bounds
+
+    def forward(self, state: torch.Tensor, noise: torch.Tensor | None = None
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        output = self.net(_flat(state, self.size))
+        output = output.reshape(*state.shape[:-1], output.shape[-1])
+        return squashed_gaussian(output, noise, self.max_action, self.log_std_bounds,
+                                 sample_dim=1)
+
+
+class StackedTemperature(SeedStack):
+    """N temperatures: ``log_alpha`` shaped ``(N,)``."""
+
+    def __init__(self, members: Sequence[Temperature]) -> None:
+        super().__init__(members)
+        self.log_alpha = nn.Parameter(torch.stack([m.log_alpha.detach() for m in members]))
+
+    def forward(self, like: torch.Tensor) -> torch.Tensor:
+        return self.log_alpha.reshape(-1, *([1] * (like.dim() - 1))).expand(like.shape)
+
+
+class StackedModule(SeedStack):
+    """The general fallback: stacked parameters evaluated through the plain module under vmap.
+
+    Parameter names are the template's with dots replaced by ``__``.
+    """
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        super().__init__(members)
+        for m in members:
+            if any(isinstance(x, (nn.BatchNorm1d, nn.Dropout)) for x in m.modules()):
+                raise ValueError("batched seeds do not support BatchNorm or dropout critics; "
+                                 "train those seeds one at a time")
+        params, buffers = stack_module_state(list(members))  # type: ignore[arg-type]
+        self.names = list(params)
+        self.buffer_names = list(buffers)
+        self.stacked = nn.ParameterDict({k.replace(".", "__"): nn.Parameter(v)
+                                         for k, v in params.items()})
+        for k, v in buffers.items():
+            self.register_buffer("buf__" + k.replace(".", "__"), v.clone())
+        template = copy.deepcopy(members[0]).to("meta")
+        object.__setattr__(self, "template", template)  # not a submodule: holds no state
+
+    def _state(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        params = {k: self.stacked[k.replace(".", "__")] for k in self.names}
+        buffers = {k: getattr(self, "buf__" + k.replace(".", "__")) for k in self.buffer_names}
+        return params, buffers
+
+    def forward(self, *args: torch.Tensor) -> Any:
+        params, buffers = self._state()
+        template: nn.Module = self.template  # type: ignore[assignment]
+
+        def call(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], *a: torch.Tensor) -> Any:
+            return functional_call(template, (p, b), a)
+
+        return vmap(call)(params, buffers, *args)
+
+    def member(self, index: int) -> nn.Module:
+        module: nn.Module = copy.deepcopy(self._member_template)  # type: ignore[arg-type,assignment]
+        params, buffers = self._state()
+        state = {k: v[index].detach().clone() for k, v in {**params, **buffers}.items()}
+        module.load_state_dict(state)
+        return module
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        nn.Module._load_from_state_dict(self, *args, **kwargs)
+
+
+def stack_members(members: Sequence[nn.Module]) -> SeedStack:
+    """The fastest stack for these copies of one network: hand-written where known, else vmap."""
+    first = members[0]
+    if all(type(m) is type(first) for m in members):
+        if type(first) is Temperature:
+            return StackedTemperature(members)  # type: ignore[arg-type]
+        plain = (MLPCritic, DeterministicActor, TanhGaussianActor)
+        nets: list[nn.Sequential] = ([m.net for m in members]  # type: ignore[misc]
+                                     if type(first) in plain else [])
+        net = stack_sequential(nets) if nets else None
+        if net is not None:
+            if type(first) is MLPCritic:
+                return StackedCritic(members, net)  # type: ignore[arg-type]
+            if type(first) is DeterministicActor:
+                return StackedDeterministicActor(members, net)  # type: ignore[arg-type]
+            return StackedTanhGaussianActor(members, net)  # type: ignore[arg-type]
+    return StackedModule(members)
