@@ -278,10 +278,12 @@ def train(config: RunConfig, seeds: Sequence[int] | None = None, *,
     Finished runs come from ``store`` without training; the others train together as one
     batched model when ``batched`` (else one after another), resuming from their last
     checkpoint. ``interrupt_at`` raises :class:`KeyboardInterrupt` after that many steps
-    (for testing resumption).
+    (for testing resumption). The first call tunes the process's memory allocator
+    (:func:`seemrepro.runtime.tune_allocator`), which roughly doubles CPU update throughput.
     """
-    from seemrepro.runtime import default_device
+    from seemrepro.runtime import default_device, tune_allocator
 
+    tune_allocator()  # updates reuse their large temporaries instead of page-faulting them in
     dev = torch.device(device) if device is not None else default_device()
     seed_list = list(seeds) if seeds is not None else [config.seed]
     configs = [config.with_seed(s).resolved() for s in seed_list]
