@@ -226,8 +226,9 @@ class Agent:
                             for g in self.generators])
 
     def adam(self, module: nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
+        # foreach: one call per step for all tensors (CPU defaults to a Python loop over them)
         return torch.optim.Adam(module.parameters(), lr=lr, betas=self.config.adam_betas,
-                                weight_decay=weight_decay)
+                                weight_decay=weight_decay, foreach=True)
 
     @staticmethod
     def step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -262,6 +263,9 @@ class Agent:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for k, v in self._stateful().items():
             v.load_state_dict(state[k])
+            if isinstance(v, torch.optim.Optimizer):  # older checkpoints carry foreach=None
+                for group in v.param_groups:
+                    group["foreach"] = True
         self.updates = int(state["updates"])
         generators = state["generator"] if self.batched else [state["generator"]]
         for g, s in zip(self.generators, generators, strict=True):
