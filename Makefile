@@ -1,14 +1,18 @@
 # Entry points: `make book` builds the book, `make test` runs the tests.
 # Both create .venv and install everything on first use (CPU torch first, so no CUDA
-# packages are pulled in).
+# packages are pulled in), and .venv-bench: d3rlpy for the peer comparison, kept apart
+# because d3rlpy 2.8.1 pins gymnasium 1.0.0 and needs the old gym.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BENCH_VENV := .venv-bench
+BENCH_PY := $(BENCH_VENV)/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.installed
 PROFILE ?= book
 
-.PHONY: install book test golden bench data clean
+.PHONY: install bench-venv book test golden bench data clean
 
 install: $(STAMP)
 
@@ -23,17 +27,32 @@ $(STAMP): pyproject.toml
 		echo "CUDA packages were installed; install torch==2.13.0 (CPU) first"; exit 1; fi
 	@touch $@
 
-book: $(STAMP)
+# torch first (the CPU wheel, as above), then d3rlpy; about a minute.
+bench-venv: $(BENCH_STAMP)
+
+$(BENCH_STAMP):
+	@test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install --quiet torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true
+	$(BENCH_PY) -m pip install --quiet d3rlpy==2.8.1 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BENCH_PY) -c "import d3rlpy, torch; assert d3rlpy.__version__ == '2.8.1'" \
+		|| { echo "installation of d3rlpy 2.8.1 into $(BENCH_VENV) failed"; exit 1; }
+	@if $(BENCH_PY) -m pip list 2>/dev/null | grep -qi nvidia; then \
+		echo "CUDA packages were installed in $(BENCH_VENV); install torch==2.13.0 (CPU) first"; \
+		exit 1; fi
+	@touch $@
+
+book: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m seemrepro.pipeline build --profile $(PROFILE)
 
-test: $(STAMP)
+test: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m pytest
 
-golden: $(STAMP)
+golden: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m seemrepro.pipeline golden
 
-bench: $(STAMP)
-	$(PY) -m seemrepro.bench
+# Both sections (SEEM, training); results also in _build/bench.json.
+bench: $(STAMP) $(BENCH_STAMP)
+	$(PY) -m seemrepro.bench --section all --json _build/bench.json
 
 data: $(STAMP)
 	$(PY) -m seemrepro.datasets.generate

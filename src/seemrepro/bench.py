@@ -1,6 +1,10 @@
-"""Benchmark: library ``seem()`` against the brute-force ``seem_reference()``.
+"""Benchmarks: ``seem()`` against the brute-force reference, and training throughput.
 
-Run as ``python -m seemrepro.bench``. A 3x256 critic on 14-dimensional (s, a) inputs is first
+Run as ``python -m seemrepro.bench [--section seem|training|all] [--json PATH]``. The training
+section (:mod:`seemrepro.bench_training`) compares our agents with d3rlpy's and needs
+``.venv-bench`` (``make bench-venv``).
+
+SEEM section: a 3x256 critic on 14-dimensional (s, a) inputs is first
 trained for a while by TD on random data with no target network (so SEEM is clearly positive);
 then each method runs in its own subprocess on the same saved critic and data, so that its peak
 resident memory (``ru_maxrss``) is its own.
@@ -102,24 +106,11 @@ def _spawn(method: str, problem_path: Path, device: str, repeats: int) -> dict[s
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--m", type=int, default=2560, help="number of samples M")
-    parser.add_argument("--quick", action="store_true", help="small M for a smoke check")
-    parser.add_argument("--device", default=str(default_device()))
-    parser.add_argument("--train-steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=3, help="library timing repeats")
-    parser.add_argument("--worker", choices=("library", "reference"), help=argparse.SUPPRESS)
-    parser.add_argument("--problem", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    device = torch.device(args.device)
-    if args.worker:
-        run_worker(args.worker, args.problem, device, args.repeats)
-        return 0
-
+def run_seem(args: argparse.Namespace) -> dict[str, Any]:
+    """The SEEM section: prints its lines and returns its numbers."""
     m = 256 if args.quick else args.m
     steps = 50 if args.quick else args.train_steps
-    print(f"device: {describe_device(device)}; torch {torch.__version__}; "
+    print(f"device: {describe_device(torch.device(args.device))}; torch {torch.__version__}; "
           f"cpu cores {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:
         problem_path = Path(tmp) / "problem.pt"
@@ -146,8 +137,40 @@ def main(argv: list[str] | None = None) -> int:
     print(f"SUMMARY ratio={ratio:.1f}x (target >= {TARGET_RATIO:.0f}x) "
           f"rel_diff={rel_diff:.2e} (target < {TARGET_REL_DIFF:.0e}) "
           f"{'PASS' if ok else 'FAIL'}")
-    return 0
+    return {"m": m, "library": lib, "reference": ref, "ratio": ratio, "rel_diff": rel_diff,
+            "verdict": "PASS" if ok else "FAIL"}
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--section", choices=("seem", "training", "all"), default="all")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--m", type=int, default=2560, help="number of samples M")
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke check")
+    parser.add_argument("--device", default=str(default_device()))
+    parser.add_argument("--train-steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3, help="library timing repeats")
+    parser.add_argument("--worker", choices=("library", "reference"), help=argparse.SUPPRESS)
+    parser.add_argument("--problem", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        run_worker(args.worker, args.problem, torch.device(args.device), args.repeats)
+        return 0
+
+    results: dict[str, Any] = {}
+    if args.section in ("seem", "all"):
+        results["seem"] = run_seem(args)
+    if args.section in ("training", "all"):
+        from seemrepro import bench_training
+
+        plan = bench_training.Plan.quick() if args.quick else bench_training.Plan()
+        training = bench_training.run(plan)
+        print(bench_training.format_report(training))
+        results["training"] = training
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Training benchmark pieces that need no timing: FLOP counting, verdicts, the printed table."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from seemrepro import bench_training as bt
+from seemrepro.rollouts import synthetic
+
+
+def test_count_flops_of_a_matmul() -> None:
+    a, b = torch.randn(8, 16), torch.randn(16, 4)
+    assert bt.count_flops(lambda: a @ b) == 2 * 8 * 16 * 4
+
+
+def test_td3bc_update_flops_match_the_analytic_count() -> None:
+    data = synthetic(1000, state_dim=11, action_dim=3)
+    agent = bt.make_agent("td3bc", data, torch.device("cpu"))
+    s, a, h, b = 11, 3, 256, bt.BATCH
+    critic = 2 * b * ((s + a) * h + h * h + h)
+    actor = 2 * b * (s * h + h * h + h * a)
+    # critic step: target actor and critics, both critics forward and backward (no input grad
+    # in the first layer); actor step (every other update): actor and critic forward, critic
+    # backward with its input gradient, actor backward without its first input gradient
+    critic_step = actor + 8 * critic - 4 * b * (s + a) * h
+    actor_step = 3 * actor + 3 * critic - 2 * b * s * h
+    expected = critic_step + actor_step / 2
+    assert bt.update_flops(agent, data) == pytest.approx(expected, rel=0.02)
+
+
+def test_verdicts() -> None:
+    assert bt.verdict(1.5, 1.5) == "PASS"
+    assert bt.verdict(1.49, 1.5) == "FAIL"
+    assert bt.verdict(0.05, 0.1, below=True) == "PASS"
+    assert bt.verdict(0.1, 0.1, below=True) == "FAIL"
+    assert bt.verdict(math.nan, 1.0) == "FAIL"
+
+
+def _results(ours: float = 150.0, gpu: bool = False) -> dict:
+    rows = bt.throughput_rows({"td3bc": ours, "cql": 12.0}, {"td3bc": 60.0, "cql": 10.0},
+                              {"td3bc": 80.0, "cql": 11.0})
+    return {"meta": {"dataset": bt.DATASET, "threads": 2, "allocator_tuned": True},
+            "throughput": rows,
+            "batched": {"algorithm": "td3bc", "seeds": 5, "batched": 300.0, "sequential": 200.0,
+                        "ratio": 1.5, "verdict": "PASS"},
+            "flops": {"update_flops": 4.2e8, "updates_per_second": ours, "achieved_flops": 6.3e10,
+                      "peak_flops": 1.5e11, "peak_by_size": {"4096x4096x4096": 1.5e11},
+                      "fraction": 0.42},
+            "seem": {"seem_seconds": 2.0, "interval": 10000, "samples": 2560,
+                     "training_seconds_per_interval": 66.0, "share": 2.0 / 68.0,
+                     "verdict": "PASS"},
+            "gpu": {"algorithm": "td3bc", "device": "H100", "seeds": 5, "batched": 5000.0,
+                    "sequential": 1000.0, "ratio": 5.0, "verdict": "PASS"} if gpu else None}
+
+
+def test_throughput_rows_and_report() -> None:
+    results = _results()
+    td3bc, cql = results["throughput"]
+    assert td3bc["ratio"] == pytest.approx(2.5) and td3bc["verdict"] == "PASS"
+    assert td3bc["ratio_tuned_malloc"] == pytest.approx(150 / 80)
+    assert cql["ratio"] == pytest.approx(1.2) and cql["verdict"] == "FAIL"
+    text = bt.format_report(results)
+    assert "td3bc" in text and "2.50x" in text and "no GPU present" in text
+    assert text.splitlines()[-1] == "SUMMARY training: 3/4 targets PASS FAIL"
+
+
+def test_report_with_a_gpu_line() -> None:
+    text = bt.format_report(_results(gpu=True))
+    assert "GPU H100" in text and "5.00x (target >= 4x) PASS" in text
+
+
+def test_matmul_peak_is_positive() -> None:
+    peak = bt.matmul_peak(torch.device("cpu"), repeats=1, sizes=((64, 64, 64),))
+    assert peak["peak_flops"] > 0 and set(peak["by_size"]) == {"64x64x64"}
+
+
+def test_batched_vs_sequential_runs() -> None:
+    data = synthetic(500, state_dim=11, action_dim=3)
+    out = bt.batched_vs_sequential("td3bc", data, steps=2, warmup=1, device=torch.device("cpu"),
+                                   seeds=(0, 1))
+    assert out["seeds"] == 2 and out["batched"] > 0 and out["sequential"] > 0
