@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -65,4 +66,30 @@ def heatmaps(maps: Mapping[str, np.ndarray], *, extent: tuple[float, float, floa
         ax.set_ylabel("$x_2$")
         ax.grid(False)
         fig.colorbar(image, ax=ax, shrink=0.8, label=colorbar_label)
+    return fig
+
+
+def paired_scores(table: Any, *, group: str = "algorithm", side: str = "library",
+                  seed: str = "seed", value: str = "normalized_score",
+                  ylabel: str = "final normalized score") -> Figure:
+    """One panel per ``group``: each seed's ``value`` for every ``side``, seeds joined by lines,
+    with the mean of each side as a bar."""
+    groups = list(dict.fromkeys(table[group]))
+    sides = list(dict.fromkeys(table[side]))
+    fig, axes = figure(len(groups), width=3.6, height=3.6)
+    colors = sns.color_palette("colorblind", len(sides))
+    for ax, name in zip(axes, groups, strict=True):
+        part = table[table[group] == name]
+        wide = part.pivot_table(index=seed, columns=side, values=value).reindex(columns=sides)
+        for _, row in wide.iterrows():
+            ax.plot(range(len(sides)), row.to_numpy(float), "-", color=PALETTE["neutral"],
+                    alpha=0.35, lw=1)
+        for i, (s, c) in enumerate(zip(sides, colors, strict=True)):
+            values = wide[s].to_numpy(float)
+            ax.plot(np.full(len(values), i), values, "o", color=c, markersize=7)
+            ax.hlines(np.nanmean(values), i - 0.25, i + 0.25, color=c, lw=2.5)
+        ax.set_xticks(range(len(sides)), sides)
+        ax.set_xlim(-0.6, len(sides) - 0.4)
+        ax.set_title(str(name))
+        ax.set_ylabel(ylabel)
     return fig
