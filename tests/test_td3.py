@@ -1,7 +1,9 @@
+import copy
+
 import pytest
 import torch
 
-from seemrepro.agents.td3 import TD3, TD3Config
+from seemrepro.agents.td3 import TD3, TD3Config, soft_update
 from seemrepro.buffer import ReplayBuffer, TransitionBuffer
 from seemrepro.critics import CriticConfig
 from seemrepro.rollouts import synthetic
@@ -78,3 +80,22 @@ def test_buffers_stats_subsets_and_replay() -> None:
     assert len(replay) == 3
     batch = replay.sample(8, np.random.default_rng(0))
     assert set(batch.rewards.tolist()) <= {2.0, 3.0, 4.0}
+
+
+def test_targets_follow_the_ema_and_the_actor_loss_leaves_critics_trainable() -> None:
+    data = random_buffer()
+    agent = TD3(5, 2, TD3Config(policy_delay=1, bc_alpha=2.5), seed=0)
+    g = torch.Generator().manual_seed(0)
+    agent.update(data.sample(32, g))
+    expected = [copy.deepcopy(agent.actor_target), copy.deepcopy(agent.critics_target)]
+    agent.update(data.sample(32, g))
+    for target, source in zip(expected, (agent.actor, agent.critics), strict=True):
+        soft_update(target, source, agent.config.tau)
+    for target, actual in zip(expected, (agent.actor_target, agent.critics_target), strict=True):
+        for t, a in zip(target.state_dict().values(), actual.state_dict().values(), strict=True):
+            assert torch.equal(t, a)
+    assert all(p.requires_grad for p in agent.critics.parameters())
+    with pytest.raises(RuntimeError), agent.frozen(agent.critics):
+        assert not any(p.requires_grad for p in agent.critics.parameters())
+        raise RuntimeError
+    assert all(p.requires_grad for p in agent.critics.parameters())

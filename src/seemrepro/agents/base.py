@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -146,6 +147,7 @@ class Agent:
                                           self.config.critic_weight_decay)
         self.make_optimizers()
         self.updates = 0
+        self._target_tensors: tuple[list[torch.Tensor], ...] | None = None
 
     def _stack(self, members: list[nn.Module]) -> nn.Module:
         if isinstance(members[0], nn.ModuleList):
@@ -237,10 +239,41 @@ class Agent:
         optimizer.step()
 
     def soft_update_targets(self) -> None:
-        if self.config.tau < 1.0:
+        """:func:`soft_update` of every ``*_target`` network, in one foreach call."""
+        if self.config.tau >= 1.0:
+            return
+        if self._target_tensors is None:  # updated in place, so listed once
+            lists: tuple[list[torch.Tensor], ...] = ([], [], [], [])
             for name, module in vars(self).items():
                 if name.endswith("_target") and isinstance(module, nn.Module):
-                    soft_update(module, getattr(self, name[: -len("_target")]), self.config.tau)
+                    source = getattr(self, name[: -len("_target")])
+                    lists[0].extend(module.parameters())
+                    lists[1].extend(source.parameters())
+                    lists[2].extend(module.buffers())
+                    lists[3].extend(source.buffers())
+            self._target_tensors = lists
+        targets, sources, target_buffers, source_buffers = self._target_tensors
+        with torch.no_grad():
+            torch._foreach_lerp_(targets, sources, self.config.tau)
+            for tb, sb in zip(target_buffers, source_buffers, strict=True):
+                tb.copy_(sb)
+
+    @staticmethod
+    @contextmanager
+    def frozen(module: nn.Module) -> Iterator[None]:
+        """Build no gradient path to ``module``'s parameters (the critics in an actor loss).
+
+        Gradients still flow through ``module`` to its inputs; its parameters' gradients, which
+        the next critic step would discard anyway, are never computed.
+        """
+        params = [p for p in module.parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
 
     def act(self, states: torch.Tensor) -> torch.Tensor:
         """The deterministic policy action (for evaluation and the monitors)."""

@@ -84,7 +84,8 @@ class SAC(Agent):
         metrics["critic_loss"] = float(critic_loss.detach()) / self.num_seeds
 
         actions, log_prob = self.sample(batch.states)
-        q_policy = self.q_min(self.critics, batch.states, actions)
+        with self.frozen(self.critics):
+            q_policy = self.q_min(self.critics, batch.states, actions)
         actor_loss = batch_mean(alpha * log_prob - q_policy)
         self.step(self.actor_optimizer, actor_loss)
         log_alpha = self.temperature(log_prob)

@@ -79,7 +79,8 @@ class TD3(Agent):
         self.updates += 1
         if self.updates % cfg.policy_delay == 0:
             policy_actions = self.actor(batch.states)
-            q_policy = self.critic(torch.cat([batch.states, policy_actions], dim=-1))
+            with self.frozen(self.critics):
+                q_policy = self.critic(torch.cat([batch.states, policy_actions], dim=-1))
             if cfg.bc_alpha > 0:
                 scale = q_policy.abs().mean(dim=-1, keepdim=True).detach().clamp_min(1e-6)
                 bc = batch_mean((policy_actions - batch.actions) ** 2, dims=2)
