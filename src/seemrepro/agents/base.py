@@ -2,8 +2,8 @@
 
 An agent is built either for one seed (tensors shaped ``(B, ...)``) or for several seeds at once
 (``seeds=[...]``): then every network is a stack (:mod:`seemrepro.agents.stacked`) whose
-parameters carry a leading seed dimension, batches are shaped ``(N, B, ...)`` and each seed draws its own noise
-from its own generator. Losses are written with :func:`batch_mean` (mean over the batch, sum
+parameters carry a leading seed dimension, batches are shaped ``(N, B, ...)`` and each seed
+draws its own noise from its own generator. Losses are written with :func:`batch_mean` (mean over the batch, sum
 over seeds), so each seed's gradient, Adam state and parameters are those it would have alone.
 """
 

@@ -28,7 +28,7 @@ from seemrepro.agents.networks import (
 )
 from seemrepro.critics import MLPCritic
 
-__all__ = ["SeedStack", "StackedLayerNorm", "StackedLinear", "StackedModule", "stack_members",
+__all__ = ["PlainNamedStack", "SeedStack", "StackedLayerNorm", "StackedLinear", "StackedModule", "stack_members",
            "stack_sequential"]
 
 
@@ -46,8 +46,19 @@ class SeedStack(nn.Module):
     def member(self, index: int) -> nn.Module:
         """An independent plain module holding copy ``index``'s current state."""
         module: nn.Module = copy.deepcopy(self._member_template)  # type: ignore[arg-type,assignment]
-        module.load_state_dict({k: v[index].clone() for k, v in self.state_dict().items()})
+        module.load_state_dict({k: v.detach().clone() for k, v in self.member_state(index).items()})
         return module
+
+    def member_state(self, index: int) -> dict[str, torch.Tensor]:
+        """Copy ``index``'s state under the plain module's names (views, not copies)."""
+        raise NotImplementedError
+
+
+class PlainNamedStack(SeedStack):
+    """A hand-written stack whose state-dict keys are the plain module's."""
+
+    def member_state(self, index: int) -> dict[str, torch.Tensor]:
+        return {k: v[index] for k, v in self.state_dict().items()}
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str,
                               *args: Any, **kwargs: Any) -> None:
@@ -139,7 +150,7 @@ def _flat(x: torch.Tensor, size: int) -> torch.Tensor:
     return x.reshape(size, -1, x.shape[-1])
 
 
-class StackedCritic(SeedStack):
+class StackedCritic(PlainNamedStack):
     """N :class:`~seemrepro.critics.MLPCritic` copies: ``(N, ..., in) -> (N, ...)``."""
 
     def __init__(self, members: Sequence[MLPCritic], net: nn.Sequential) -> None:
@@ -150,7 +161,7 @@ class StackedCritic(SeedStack):
         return self.net(_flat(x, self.size)).reshape(x.shape[:-1])
 
 
-class StackedDeterministicActor(SeedStack):
+class StackedDeterministicActor(PlainNamedStack):
     """N :class:`~seemrepro.agents.networks.DeterministicActor` copies."""
 
     def __init__(self, members: Sequence[DeterministicActor], net: nn.Sequential) -> None:
@@ -174,7 +185,7 @@ class StackedDeterministicActor(SeedStack):
         return action.reshape(*state.shape[:-1], action.shape[-1])
 
 
-class StackedTanhGaussianActor(SeedStack):
+class StackedTanhGaussianActor(PlainNamedStack):
     """N :class:`~seemrepro.agents.networks.TanhGaussianActor` copies; noise ``(N, [n,] B, A)``."""
 
     def __init__(self, members: Sequence[TanhGaussianActor], net: nn.Sequential) -> None:
@@ -191,7 +202,7 @@ class StackedTanhGaussianActor(SeedStack):
                                  sample_dim=1)
 
 
-class StackedTemperature(SeedStack):
+class StackedTemperature(PlainNamedStack):
     """N temperatures: ``log_alpha`` shaped ``(N,)``."""
 
     def __init__(self, members: Sequence[Temperature]) -> None:
@@ -238,15 +249,9 @@ class StackedModule(SeedStack):
 
         return vmap(call)(params, buffers, *args)
 
-    def member(self, index: int) -> nn.Module:
-        module: nn.Module = copy.deepcopy(self._member_template)  # type: ignore[arg-type,assignment]
+    def member_state(self, index: int) -> dict[str, torch.Tensor]:
         params, buffers = self._state()
-        state = {k: v[index].detach().clone() for k, v in {**params, **buffers}.items()}
-        module.load_state_dict(state)
-        return module
-
-    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
-        nn.Module._load_from_state_dict(self, *args, **kwargs)
+        return {k: v[index] for k, v in {**params, **buffers}.items()}
 
 
 def stack_members(members: Sequence[nn.Module]) -> SeedStack:
