@@ -24,11 +24,13 @@ def test_td3bc_update_flops_match_the_analytic_count() -> None:
     actor = 2 * b * (s * h + h * h + h * a)
     # critic step: target actor and critics, both critics forward and backward (no input grad
     # in the first layer); actor step (every other update): actor and critic forward, critic
-    # backward with its input gradient, actor backward without its first input gradient
+    # backward for its input gradient (its weight gradients are optional: the critic is not
+    # stepped), actor backward without its first input gradient
     critic_step = actor + 8 * critic - 4 * b * (s + a) * h
-    actor_step = 3 * actor + 3 * critic - 2 * b * s * h
-    expected = critic_step + actor_step / 2
-    assert bt.update_flops(agent, data) == pytest.approx(expected, rel=0.02)
+    actor_step = 3 * actor + 2 * critic - 2 * b * s * h
+    counted = bt.update_flops(agent, data)
+    lean, full = critic_step + actor_step / 2, critic_step + (actor_step + critic) / 2
+    assert counted == pytest.approx(lean, rel=0.01) or counted == pytest.approx(full, rel=0.01)
 
 
 def test_verdicts() -> None:
