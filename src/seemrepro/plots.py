@@ -69,11 +69,11 @@ def heatmaps(maps: Mapping[str, np.ndarray], *, extent: tuple[float, float, floa
     return fig
 
 
-def paired_scores(table: Any, *, group: str = "algorithm", side: str = "library",
-                  seed: str = "seed", value: str = "normalized_score",
-                  ylabel: str = "final normalized score") -> Figure:
-    """One panel per ``group``: each seed's ``value`` for every ``side``, seeds joined by lines,
-    with the mean of each side as a bar."""
+def side_by_side_scores(table: Any, *, group: str = "algorithm", side: str = "library",
+                        seed: str = "seed", value: str = "normalized_score",
+                        ylabel: str = "final normalized score") -> Figure:
+    """One panel per ``group``: each seed's ``value`` for every ``side`` as a dot, with the mean
+    of each side as a bar (seeds of different sides are not paired)."""
     groups = list(dict.fromkeys(table[group]))
     sides = list(dict.fromkeys(table[side]))
     fig, axes = figure(len(groups), width=3.6, height=3.6)
@@ -81,9 +81,6 @@ def paired_scores(table: Any, *, group: str = "algorithm", side: str = "library"
     for ax, name in zip(axes, groups, strict=True):
         part = table[table[group] == name]
         wide = part.pivot_table(index=seed, columns=side, values=value).reindex(columns=sides)
-        for _, row in wide.iterrows():
-            ax.plot(range(len(sides)), row.to_numpy(float), "-", color=PALETTE["neutral"],
-                    alpha=0.35, lw=1)
         for i, (s, c) in enumerate(zip(sides, colors, strict=True)):
             values = wide[s].to_numpy(float)
             ax.plot(np.full(len(values), i), values, "o", color=c, markersize=7)
