@@ -124,7 +124,7 @@ def timed_updates(agent: Agent, data: TransitionBuffer, steps: int, warmup: int,
 
 def batched_vs_sequential(algorithm: str, data: TransitionBuffer, steps: int, warmup: int,
                           device: torch.device, seeds: Sequence[int] = SEEDS
-                          ) -> dict[str, float]:
+                          ) -> dict[str, Any]:
     """Seed-updates/s of one batched agent over ``seeds`` and of single agents in turn."""
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     agent = make_agent(algorithm, data, device, seeds)
@@ -161,7 +161,8 @@ def update_flops(agent: Agent, data: TransitionBuffer, updates: int = 2) -> floa
 def matmul_peak(device: torch.device, repeats: int = 3,
                 sizes: Sequence[tuple[int, int, int]] = PEAK_SIZES) -> dict[str, Any]:
     """Best float32 matmul rate (FLOP/s) over a few large and 256-sized products."""
-    best, rates = 0.0, {}
+    best = 0.0
+    rates: dict[str, float] = {}
     for m, k, n in sizes:
         a = torch.randn(m, k, device=device)
         b = torch.randn(k, n, device=device)
@@ -305,13 +306,13 @@ def run(plan: Plan | None = None, *, json_path: Path | None = None,
         rounds["batched"].append({"batched": b["batched"], "sequential": b["sequential"]})
     ours, d3, d3_tuned = (best_of(rounds[k]) for k in ("ours", "d3rlpy", "d3rlpy_tuned"))
     best = best_of(rounds["batched"])
-    batched = {"algorithm": "td3bc", "seeds": len(SEEDS), **best,
-               "ratio": best["batched"] / best["sequential"]}
-    batched["verdict"] = verdict(batched["ratio"], TARGET_BATCHED)
+    ratio = best["batched"] / best["sequential"]
+    batched = {"algorithm": "td3bc", "seeds": len(SEEDS), **best, "ratio": ratio,
+               "verdict": verdict(ratio, TARGET_BATCHED)}
     flops = update_flops(agents["td3bc"], data)
     peak = matmul_peak(cpu, plan.peak_repeats)
     achieved = flops * ours["td3bc"]
-    seem = seem_share(agents["td3bc"], data, ours["td3bc"], plan.seem_repeats)
+    seem: dict[str, Any] = seem_share(agents["td3bc"], data, ours["td3bc"], plan.seem_repeats)
     seem["verdict"] = verdict(seem["share"], TARGET_SEEM_SHARE, below=True)
     gpu = None
     if torch.cuda.is_available():

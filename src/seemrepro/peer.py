@@ -116,7 +116,7 @@ def export_transitions(buffer: TransitionBuffer, path: Path) -> Path:
     out = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in arrays.items()}
     out["episode_ends"] = episode_ends(buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **out)
+    np.savez(path, **out)  # type: ignore[arg-type]
     return path
 
 
@@ -316,9 +316,9 @@ def compare(algorithms: Sequence[str], dataset: str, *, steps: int, seeds: Seque
             futures = [pool.submit(train_d3rlpy, c, store, data=data, threads=threads, venv=venv)
                        for c in peer_configs]
             for algorithm in algorithms:
-                config = RunConfig(algorithm, dataset, steps=steps, subset=subset,
-                                   monitors=monitors)
-                for r in train(config, list(seeds), store=store, progress=False):
+                ours = RunConfig(algorithm, dataset, steps=steps, subset=subset,
+                                 monitors=monitors)
+                for r in train(ours, list(seeds), store=store, progress=False):
                     final = {m: v for s, _, m, v in r.rows if s == steps}
                     rows.append({"algorithm": algorithm, "library": "seemrepro",
                                  "seed": r.config.seed, "return": final.get("return", math.nan),
@@ -326,9 +326,9 @@ def compare(algorithms: Sequence[str], dataset: str, *, steps: int, seeds: Seque
                                  "train_seconds": r.seconds, "diverged": r.diverged_at})
             trained = [f.result() for f in futures]
         env_id = str(source.metadata["env_id"])
-        for config, result in zip(peer_configs, trained, strict=True):
-            scores = evaluate_d3rlpy(config, store, env_id, episodes, source)
-            rows.append({"algorithm": config.algorithm, "library": "d3rlpy", "seed": config.seed,
+        for c, result in zip(peer_configs, trained, strict=True):
+            scores = evaluate_d3rlpy(c, store, env_id, episodes, source)
+            rows.append({"algorithm": c.algorithm, "library": "d3rlpy", "seed": c.seed,
                          "return": scores["return"],
                          "normalized_score": scores["normalized_score"],
                          "train_seconds": result["seconds"], "diverged": None})

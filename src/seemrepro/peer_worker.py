@@ -36,7 +36,7 @@ def load_episodes(path: str) -> list[Any]:
     terminals, ends = data["terminals"].astype(bool), data["episode_ends"].astype(bool)
     episodes = []
     start = 0
-    for end in np.flatnonzero(ends) + 1:
+    for end in (int(e) + 1 for e in np.flatnonzero(ends)):
         last = end - 1
         if terminals[last]:
             episodes.append(Episode(obs[start:end], actions[start:end],
