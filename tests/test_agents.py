@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seemrepro.agents import ALGORITHMS, Agent, agent_class, make_config
+from seemrepro.agents import ALGORITHMS, Agent, agent_class, make_config, stacked
 from seemrepro.buffer import Batch, TransitionBuffer
 from seemrepro.critics import CriticConfig, MLPCritic
 from seemrepro.rollouts import synthetic
@@ -49,9 +49,11 @@ def stack(batches: list[Batch]) -> Batch:
                    for f in ("states", "actions", "rewards", "next_states", "dones")])
 
 
-BATCHED_CRITICS = {"ln": {"hidden": [32, 32], "norm": "layernorm"},  # hand-written stacks
-                   "plain": {"hidden": [32, 32]},
-                   "wn": {"hidden": [32, 32], "weight_norm": "output"}}  # the vmap fallback
+BATCHED_CRITICS: dict[str, dict[str, object]] = {
+    "ln": {"hidden": [32, 32], "norm": "layernorm"},  # hand-written stacks
+    "plain": {"hidden": [32, 32]},
+    "wn": {"hidden": [32, 32], "weight_norm": "output"},  # the vmap fallback
+}
 
 
 @pytest.mark.parametrize("algorithm", list(ALGORITHMS))
@@ -75,6 +77,14 @@ def test_batched_seeds_match_separate_runs(algorithm: str, critic: dict[str, obj
                                    atol=1e-5, rtol=1e-5)
         assert type(batched.critic_of(i)) is MLPCritic
         assert type(batched.actor_of(i)) is type(agent.actor)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("algorithm", ["cql", "td3"])
+def test_seed_by_seed_evaluation_of_large_inputs_matches_separate_runs(
+        algorithm: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 500 rows: CQL's penalty inputs (960 rows a seed) run seed by seed, its batches do not
+    monkeypatch.setattr(stacked, "SEED_LOOP_ROWS", 500 if algorithm == "cql" else 1)
+    test_batched_seeds_match_separate_runs(algorithm, BATCHED_CRITICS["ln"])
 
 
 @pytest.mark.parametrize("algorithm", list(ALGORITHMS))

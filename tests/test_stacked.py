@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from seemrepro.agents import stacked
 from seemrepro.agents.networks import DeterministicActor, TanhGaussianActor, Temperature
 from seemrepro.agents.stacked import (
     StackedCritic,
@@ -54,8 +55,17 @@ def assert_same_gradients(stack: nn.Module, members: list[nn.Module],
             torch.testing.assert_close(grad[i], p.grad, atol=1e-6, rtol=1e-5)
 
 
+@pytest.fixture(params=["batched", "seed-loop"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run each test through the batched GEMMs and through the seed-by-seed loop."""
+    if request.param == "seed-loop":
+        monkeypatch.setattr(stacked, "SEED_LOOP_ROWS", 1)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("config", ARCHITECTURES.values(), ids=ARCHITECTURES.keys())
-def test_stacked_critic_matches_members_in_values_and_gradients(config: CriticConfig) -> None:
+def test_stacked_critic_matches_members_in_values_and_gradients(config: CriticConfig,
+                                                                path: str) -> None:
     members = critics(config)
     stack = stack_members(members)
     assert isinstance(stack, StackedCritic)
@@ -93,7 +103,7 @@ def test_member_is_an_independent_plain_critic_with_current_parameters() -> None
     assert all(torch.equal(p, q) for p, q in zip(stack.parameters(), snapshot, strict=True))
 
 
-def test_deterministic_actor_stack_uses_each_seeds_normalization() -> None:
+def test_deterministic_actor_stack_uses_each_seeds_normalization(path: str) -> None:
     members = []
     for s in range(N):
         torch.manual_seed(s)
@@ -112,7 +122,8 @@ def test_deterministic_actor_stack_uses_each_seeds_normalization() -> None:
 
 
 @pytest.mark.parametrize("samples", [None, 4])
-def test_tanh_gaussian_stack_matches_members_with_the_same_noise(samples: int | None) -> None:
+def test_tanh_gaussian_stack_matches_members_with_the_same_noise(samples: int | None,
+                                                                 path: str) -> None:
     members = []
     for s in range(N):
         torch.manual_seed(s)
