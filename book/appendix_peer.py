@@ -31,9 +31,9 @@
 # mean final normalized scores differ by at most twice the pooled seed standard deviation,
 # $|\bar x_\text{ours} - \bar x_\text{d3rlpy}| \le 2\sqrt{(s^2_\text{ours} + s^2_\text{d3rlpy})/2}$.
 #
-# **Scale.** The book profile trains 3 seeds × 5,000 steps per library and algorithm, sized
-# to run cold in about ten minutes on two otherwise idle CPU cores (about twenty while other
-# jobs shared the machine). Such short training is a check of the plumbing
+# **Scale.** The book profile trains 3 seeds × 5,000 steps per library and algorithm; a cold
+# run took about twenty minutes while other jobs shared the two CPU cores (later builds read
+# the run store in seconds). Such short training is a check of the plumbing
 # and of agreement between the two implementations, not D4RL-level scores (the papers train
 # for 1M steps). The smoke profile (tests) trains 200 steps on a 1% copy of the dataset,
 # regenerated in a temporary folder from the committed behaviour policy, and checks only the

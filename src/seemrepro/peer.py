@@ -28,7 +28,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import numpy as np
 import torch
@@ -36,7 +35,7 @@ import torch
 from seemrepro.agents import make_config
 from seemrepro.buffer import TransitionBuffer
 from seemrepro.runstore import RunStore, atomic_write
-from seemrepro.runtime import project_root
+from seemrepro.runtime import environment_variable, project_root
 
 D3RLPY_VERSION = "2.8.1"
 MAKE_TARGET = "make bench-venv"
@@ -126,7 +125,7 @@ def datasets_root(root: Path | str | None) -> Iterator[None]:
     if root is None:
         yield
         return
-    with mock.patch.dict(os.environ, {"SEEMREPRO_DATASETS_PATH": str(root)}):
+    with environment_variable("SEEMREPRO_DATASETS_PATH", str(root)):
         yield
 
 

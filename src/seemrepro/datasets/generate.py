@@ -30,7 +30,7 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from seemrepro.datasets.minari_io import (
     project_datasets_root,
     write_integrity,
 )
+from seemrepro.runtime import environment_variable
 
 LOCOMOTION_KINDS: tuple[str, ...] = ("random", "medium", "medium-replay", "expert", "medium-expert")
 POLICY_STEPS = 200_000
@@ -184,19 +185,6 @@ def load_recipe(env_id: str, behaviour_root: Path | None = None) -> dict[str, An
     return dict(json.loads(path.read_text()))
 
 
-@contextlib.contextmanager
-def _minari_root(path: Path) -> Iterator[None]:
-    previous = os.environ.get("MINARI_DATASETS_PATH")
-    os.environ["MINARI_DATASETS_PATH"] = str(path)
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["MINARI_DATASETS_PATH"]
-        else:
-            os.environ["MINARI_DATASETS_PATH"] = previous
-
-
 def write_dataset(root: Path, ds_id: str, episodes: Sequence[Episode], env_id: str | None, *,
                   observation_space: gym.Space | None = None,
                   action_space: gym.Space | None = None, ref_min: float | None = None,
@@ -212,7 +200,7 @@ def write_dataset(root: Path, ds_id: str, episodes: Sequence[Episode], env_id: s
                              actions=ep.actions, rewards=ep.rewards,
                              terminations=ep.terminations, truncations=ep.truncations)
                for i, ep in enumerate(episodes)]
-    with _minari_root(staging), warnings.catch_warnings():
+    with environment_variable("MINARI_DATASETS_PATH", str(staging)), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         minari.create_dataset_from_buffers(
             ds_id, buffers, env=env_id, observation_space=observation_space,
