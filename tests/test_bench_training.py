@@ -46,8 +46,10 @@ def _results(ours: float = 150.0, gpu: bool = False) -> dict:
                               {"td3bc": 80.0, "cql": 11.0})
     return {"meta": {"dataset": bt.DATASET, "threads": 2, "allocator_tuned": True},
             "throughput": rows,
-            "batched": {"algorithm": "td3bc", "seeds": 5, "batched": 300.0, "sequential": 200.0,
-                        "ratio": 1.5, "verdict": "PASS"},
+            "batched": [{"algorithm": "td3bc", "seeds": 5, "batched": 300.0,
+                         "sequential": 200.0, "ratio": 1.5, "verdict": "PASS"},
+                        {"algorithm": "cql", "seeds": 5, "batched": 50.0, "sequential": 48.0,
+                         "ratio": 50 / 48, "verdict": "FAIL"}],
             "flops": {"update_flops": 4.2e8, "updates_per_second": ours, "achieved_flops": 6.3e10,
                       "peak_flops": 1.5e11, "peak_by_size": {"4096x4096x4096": 1.5e11},
                       "fraction": 0.42},
@@ -66,7 +68,8 @@ def test_throughput_rows_and_report() -> None:
     assert cql["ratio"] == pytest.approx(1.2) and cql["verdict"] == "FAIL"
     text = bt.format_report(results)
     assert "td3bc" in text and "2.50x" in text and "no GPU present" in text
-    assert text.splitlines()[-1] == "SUMMARY training: 3/4 targets PASS FAIL"
+    assert "cql        batched     50.0 vs sequential     48.0: 1.04x (target >= 1.2x) FAIL" in text
+    assert text.splitlines()[-1] == "SUMMARY training: 3/5 targets PASS FAIL"
 
 
 def test_report_with_a_gpu_line() -> None:
