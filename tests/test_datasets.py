@@ -22,6 +22,7 @@ from seemrepro.datasets import (
     subset_indices,
 )
 from seemrepro.datasets.generate import Episode, generate_locomotion, parse_only, write_dataset
+from seemrepro.runtime import environment_variable
 
 OBS, ACT = 3, 2
 
@@ -51,9 +52,7 @@ def write_plain_minari(root: Path, dataset_id: str, eps: list[Episode], **kw: ob
     import minari
     from minari.data_collector.episode_buffer import EpisodeBuffer
 
-    from seemrepro.datasets.generate import _minari_root
-
-    with _minari_root(root), warnings.catch_warnings():
+    with environment_variable("MINARI_DATASETS_PATH", str(root)), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         minari.create_dataset_from_buffers(
             dataset_id, [EpisodeBuffer(id=i, observations=e.observations, actions=e.actions,
