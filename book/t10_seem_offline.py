@@ -102,11 +102,14 @@ axes[1].set_ylabel("max |Q| on X (dotted: max|r|/(1-γ))");
 # the lead is short; the paper's runs are 1M steps on D4RL data.
 #
 # **Where it falls short.** Before the runs we set "near zero" as a normalized SEEM below 0.15
-# at every monitored step. At the book profile (3 seeds × 3,000 steps) two of the three
-# LayerNorm runs break that rule with isolated spikes of about 0.16–0.19. Their typical level
-# stays near 0.01, far below the 0.3 that every run without LayerNorm crosses before its Q
-# inflates. The verdict therefore asserts only what holds: no LayerNorm run reaches the surge
-# level. It prints how many LayerNorm runs broke the stricter near-zero rule.
+# at every monitored step. At the book profile (3 seeds × 3,000 steps) one or two of the three
+# LayerNorm runs break that rule with isolated spikes of about 0.16–0.22. Which ones do is
+# down to float rounding: two builds whose matrix products differed only in their last bits
+# (the same seeds and settings) gave maxima of 0.08 / 0.19 / 0.16 and 0.06 / 0.22 / 0.06,
+# while the runs without LayerNorm matched to the step. The typical level stays near 0.01, far
+# below the 0.3 that every run without LayerNorm crosses before its Q inflates. The verdict
+# therefore asserts only what holds: no LayerNorm run reaches the surge level. It prints how
+# many LayerNorm runs broke the stricter near-zero rule.
 
 # %%
 # NBVAL_CHECK_OUTPUT
