@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -34,7 +33,7 @@ import torch
 
 from seemrepro.agents import make_config
 from seemrepro.buffer import TransitionBuffer
-from seemrepro.runstore import RunStore, atomic_write
+from seemrepro.runstore import RunStore, atomic_write, config_key
 from seemrepro.runtime import environment_variable, project_root
 
 D3RLPY_VERSION = "2.8.1"
@@ -187,8 +186,7 @@ class PeerConfig:
         return d
 
     def key(self) -> str:
-        text = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return config_key(self.to_dict())
 
 
 def run_dir(config: PeerConfig, store: RunStore) -> Path:

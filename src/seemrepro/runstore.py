@@ -16,6 +16,7 @@ from its group's last checkpoint.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -29,6 +30,12 @@ from seemrepro.runtime import project_root
 
 if TYPE_CHECKING:
     from seemrepro.training import RunConfig, RunResult
+
+
+def config_key(config: dict[str, Any]) -> str:
+    """A run's key in the store: a short SHA-256 of its complete config as sorted JSON."""
+    text = json.dumps(config, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import json
 import math
 import time
 from collections.abc import Sequence
@@ -42,7 +41,7 @@ from seemrepro.buffer import Batch, ReplayBuffer, TransitionBuffer
 from seemrepro.critics import parameter_norm
 from seemrepro.datasets import MissingReferenceScoresError, normalized_score
 from seemrepro.ntk import cosine, gram
-from seemrepro.runstore import RunStore
+from seemrepro.runstore import RunStore, config_key
 from seemrepro.seem import seem
 
 Row = tuple[int, int, str, float]
@@ -106,8 +105,7 @@ class RunConfig:
         return cls(**values)
 
     def key(self) -> str:
-        text = json.dumps(self.to_dict(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return config_key(self.to_dict())
 
     def with_seed(self, seed: int) -> RunConfig:
         return dataclasses.replace(self, seed=seed)
