@@ -42,17 +42,17 @@ $(BENCH_STAMP):
 	@touch $@
 
 book: $(STAMP) $(BENCH_STAMP)
-	$(PY) -m seemrepro.pipeline build --profile $(PROFILE)
+	$(PY) -m seemrepro.tools.pipeline build --profile $(PROFILE)
 
 test: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m pytest
 
 golden: $(STAMP) $(BENCH_STAMP)
-	$(PY) -m seemrepro.pipeline golden
+	$(PY) -m seemrepro.tools.pipeline golden
 
 # Both sections (SEEM, training); results also in _build/bench.json.
 bench: $(STAMP) $(BENCH_STAMP)
-	$(PY) -m seemrepro.bench --section all --json _build/bench.json
+	$(PY) -m seemrepro.tools.bench --section all --json _build/bench.json
 
 data: $(STAMP)
 	$(PY) -m seemrepro.datasets.generate

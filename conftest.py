@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbval.plugin import IPyNbFile
 
-from seemrepro.pipeline import smoke_notebook
+from seemrepro.tools.pipeline import smoke_notebook
 
 ROOT = Path(__file__).resolve().parent
 

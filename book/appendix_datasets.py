@@ -28,7 +28,7 @@
 #   large) with D4RL's *maze2d* recipe. They stand in for AntMaze, whose real Minari datasets
 #   (`D4RL/antmaze/...`) load the same way when present.
 #
-# **Recipe.** A TD3 agent (the project's own, `seemrepro.agents.td3`) is trained online on each
+# **Recipe.** A TD3 agent (the project's own, `seemrepro.rl.agents.td3`) is trained online on each
 # environment within a fixed wall-clock budget; its actor is saved every 5,000 steps with its
 # evaluation return. Then, as D4RL defines them:
 #
@@ -61,38 +61,28 @@ profile = "book"
 
 # %%
 import json
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from seemrepro.datasets import list_local, load, normalized_score, project_datasets_root, subset
+from seemrepro.datasets import load, normalized_score, project_datasets_root, subset
 from seemrepro.datasets.behaviour import LOCOMOTION_ENVS, behaviour_dir, env_slug
-from seemrepro.datasets.generate import LOCOMOTION_KINDS, dataset_id, generate_locomotion
-from seemrepro.datasets.maze import MAZES, generate_maze, maze_dataset_id
+from seemrepro.datasets.generate import LOCOMOTION_KINDS, dataset_id
+from seemrepro.datasets.maze import MAZES, maze_dataset_id
+from seemrepro.datasets.smoke import generate_missing, smoke_root
 from seemrepro.datasets.summary import complete_episode_returns, return_histograms, summary_table
 from seemrepro.runtime import by_profile
 
 scale = by_profile(profile, smoke=0.01, book=1.0, paper=1.0)
 ref_episodes = by_profile(profile, smoke=3, book=50, paper=50)
-if scale < 1.0:
-    root = Path(tempfile.mkdtemp(prefix="seemrepro-data-"))
-else:
-    root = project_datasets_root()
-local = list_local(root)
-for env_id in LOCOMOTION_ENVS:
-    missing = [k for k in LOCOMOTION_KINDS if dataset_id(env_id, k) not in local]
-    if missing:
-        generate_locomotion(env_id, missing, root=root, scale=scale, ref_episodes=ref_episodes,
-                            progress=False)
-missing_mazes = [m for m in MAZES if maze_dataset_id(m) not in local]
-if missing_mazes:
-    generate_maze(missing_mazes, root=root, scale=scale, ref_episodes=ref_episodes,
-                  progress=False)
 ids = [dataset_id(e, k) for e in LOCOMOTION_ENVS for k in LOCOMOTION_KINDS]
 ids += [maze_dataset_id(m) for m in MAZES]
+if scale < 1.0:
+    root = smoke_root(ids, scale=scale, ref_episodes=ref_episodes)
+else:
+    root = project_datasets_root()
+    generate_missing(ids, root=root, scale=scale, ref_episodes=ref_episodes)
 data = {i: load(i, root=root) for i in ids}
 print(f"{len(data)} datasets from {root if scale == 1.0 else 'a temporary folder'} "
       f"(scale {scale:g})")

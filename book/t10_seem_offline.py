@@ -31,19 +31,17 @@
 profile = "book"
 
 # %%
-import torch
-
-# Shared 2-core machines: two intra-op threads ran 60x slower than one when the other core was busy.
-torch.set_num_threads(1)
-
 import numpy as np
 import pandas as pd
 
 from seemrepro import plots
-from seemrepro.rollouts import load_dataset, subset
-from seemrepro.runstore import RunStore
-from seemrepro.runtime import by_profile
-from seemrepro.training import MonitorConfig, RunConfig, train
+from seemrepro.core.predict import first_crossing_or_none
+from seemrepro.datasets import load_subset
+from seemrepro.engine.loop import MonitorConfig, RunConfig, train
+from seemrepro.engine.store import RunStore
+from seemrepro.runtime import by_profile, set_threads
+
+set_threads()
 
 steps = by_profile(profile, smoke=400, book=3000, paper=100_000)
 seeds = by_profile(profile, smoke=[0], book=[0, 1, 2], paper=list(range(5)))
@@ -55,20 +53,16 @@ runs = {name: train(RunConfig("td3", dataset, steps=steps, subset=fraction, moni
                               agent={"tau": 1.0, "critic": critic}), seeds,
                     store=RunStore(), progress=False)
         for name, critic in variants.items()}
-q_bound = float(subset(load_dataset(dataset), fraction).rewards.abs().max()) / (1 - gamma)
+q_bound = float(load_subset(dataset, fraction).rewards.abs().max()) / (1 - gamma)
 
 
 # %%
-def first_step(t: np.ndarray, v: np.ndarray, level: float) -> int | None:
-    hits = np.nonzero(v > level)[0]
-    return int(t[hits[0]]) if hits.size else None
-
-
 rows = []
 for name, results in runs.items():
     for r in results:
-        inflated = first_step(*r.series("q_abs_max"), q_bound)
-        surged = first_step(*r.series("seem_normalized"), surge_level)
+        # "exceeds": strictly above the level, as the events are defined above
+        inflated = first_crossing_or_none(*r.series("q_abs_max"), q_bound, strict=True)
+        surged = first_crossing_or_none(*r.series("seem_normalized"), surge_level, strict=True)
         rows.append({"critic": name, "seed": r.config.seed, "Q inflated at": inflated,
                      "SEEM surged at": surged,
                      "lead (steps)": None if inflated is None or surged is None

@@ -34,8 +34,8 @@ from seemrepro import plots
 from seemrepro.critics import make_critic
 from seemrepro.runtime import by_profile
 from seemrepro.seem import seem_matrix
-from seemrepro.theory import loglog_slope, one_step_prediction, td_errors
-from seemrepro.toy import greedy_next_inputs, make_toy_dataset
+from seemrepro.core.checks import loglog_slope, one_step_prediction, td_errors
+from seemrepro.core.toy import greedy_next_inputs, make_toy_dataset
 
 hidden = by_profile(profile, smoke=(32, 32), book=(256, 256), paper=(256, 256))
 num_rates = by_profile(profile, smoke=16, book=31, paper=61)

@@ -33,8 +33,8 @@ import torch
 from seemrepro import plots
 from seemrepro.critics import make_critic, parameter_norm
 from seemrepro.runtime import by_profile
-from seemrepro.theory import homogeneity_table
-from seemrepro.toy import make_toy_dataset, q_value_iteration
+from seemrepro.core.checks import homogeneity_table
+from seemrepro.core.toy import make_toy_dataset, q_value_iteration
 
 hidden = by_profile(profile, smoke=(64, 64), book=(256, 256), paper=(256, 256))
 depth = len(hidden) + 1  # L counts weight layers: two hidden layers and the output layer

@@ -32,7 +32,7 @@ import torch
 from seemrepro import plots
 from seemrepro.critics import make_critic
 from seemrepro.runtime import by_profile
-from seemrepro.theory import Grid2D, kernel_along_ray, loglog_slope, normalized_ntk_map
+from seemrepro.core.checks import Grid2D, kernel_along_ray, loglog_slope, normalized_ntk_map
 
 width = 10_000
 resolution = by_profile(profile, smoke=41, book=121, paper=201)

@@ -38,10 +38,10 @@ seed = 0
 import pandas as pd
 
 from seemrepro import plots
-from seemrepro.divergence_plots import inverse_power_panel
-from seemrepro.predict import level_window, predict_singular_step
+from seemrepro.core.predict import forecast_singular_step
+from seemrepro.core.toy import run_toy
+from seemrepro.plots.divergence import inverse_power_panel
 from seemrepro.runtime import by_profile
-from seemrepro.toy import run_toy
 
 seeds = {2: by_profile(profile, smoke=[seed, seed + 1], book=list(range(seed, seed + 6)),
                        paper=list(range(seed, seed + 10))),
@@ -56,8 +56,9 @@ traces = {depth: {s: run_toy(depth=depth, seed=s, **settings) for s in chosen}
           for depth, chosen in seeds.items()}
 
 # %% [markdown]
-# For each diverging run, the window is found online from the TD-error norm, the trace is cut
-# at the window's last step, and only that truncated trace goes to the predictor.
+# For each diverging run, `forecast_singular_step` finds the window online from the TD-error
+# norm, cuts the trace at the window's last step and gives only that truncated trace to the
+# predictor; the observed divergence step is used only to score the prediction.
 
 # %%
 predictions, rows = {2: {}, 3: {}}, []
@@ -67,15 +68,13 @@ for depth, runs in traces.items():
             rows.append({"L": depth, "seed": s, "observed": None})
             continue
         a = trace.arrays()
-        window = level_window(a["steps"], a["td_error_norm"], levels[depth])
-        seen = trace.truncated(window[1]).arrays()  # nothing after the window's end
-        p = predict_singular_step(seen["steps"], seen["td_error_norm"], depth=depth,
-                                  window=window)
-        predictions[depth][s] = p
-        rows.append({"L": depth, "seed": s, "window": window, "predicted": round(p.step, 1),
-                     "observed": trace.diverged_at, "lead (steps)": trace.diverged_at - window[1],
-                     "error %": round(100 * (p.step - trace.diverged_at) / trace.diverged_at, 2),
-                     "fit R²": round(p.fit.r_squared, 4)})
+        f = forecast_singular_step(a["steps"], a["td_error_norm"], depth=depth,
+                                   levels=levels[depth], observed=trace.diverged_at)
+        predictions[depth][s] = f.prediction
+        rows.append({"L": depth, "seed": s, "window": f.window,
+                     "predicted": round(f.prediction.step, 1), "observed": f.observed,
+                     "lead (steps)": f.lead, "error %": round(f.error_percent, 2),
+                     "fit R²": round(f.prediction.fit.r_squared, 4)})
 table = pd.DataFrame(rows)
 table
 
@@ -99,12 +98,10 @@ for low, high in [(10.0, 30.0), (20.0, 60.0), (30.0, 100.0), levels[2]]:
         if trace.diverged_at is None:
             continue
         a = trace.arrays()
-        window = level_window(a["steps"], a["td_error_norm"], (low, high))
-        seen = trace.truncated(window[1]).arrays()
-        p = predict_singular_step(seen["steps"], seen["td_error_norm"], depth=2, window=window)
-        tradeoff.append({"levels": f"{low:g}-{high:g}", "seed": s,
-                         "lead": trace.diverged_at - window[1],
-                         "error %": 100 * (p.step - trace.diverged_at) / trace.diverged_at})
+        f = forecast_singular_step(a["steps"], a["td_error_norm"], depth=2, levels=(low, high),
+                                   observed=trace.diverged_at)
+        tradeoff.append({"levels": f"{low:g}-{high:g}", "seed": s, "lead": f.lead,
+                         "error %": f.error_percent})
 pd.DataFrame(tradeoff).groupby("levels", sort=False)[["lead", "error %"]].agg(["min", "max"])
 
 # %% [markdown]

@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 
 from seemrepro import plots
-from seemrepro.divergence_plots import seem_and_q_panel
-from seemrepro.predict import is_nondecreasing, seem_predicts
+from seemrepro.plots.divergence import seem_and_q_panel
+from seemrepro.core.predict import is_nondecreasing, seem_predicts
 from seemrepro.runtime import by_profile
-from seemrepro.toy import run_toy
+from seemrepro.core.toy import run_toy
 
 gammas = by_profile(profile, smoke=[0.8, 0.9, 0.95, 0.99],
                     book=[0.8, 0.85, 0.88, 0.9, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99,

@@ -37,10 +37,10 @@ import pandas as pd
 
 from seemrepro import plots
 from seemrepro.critics import make_critic, parameter_count
-from seemrepro.divergence_plots import adam_growth_panels
-from seemrepro.predict import adam_growth
+from seemrepro.plots.divergence import adam_growth_panels
+from seemrepro.core.predict import adam_growth
 from seemrepro.runtime import by_profile
-from seemrepro.toy import run_toy
+from seemrepro.core.toy import run_toy
 
 lr, betas = 1e-3, (0.9, 0.99)
 widths = {2: 200, 3: 64}

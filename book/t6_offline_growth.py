@@ -29,20 +29,17 @@
 profile = "book"
 
 # %%
-import torch
-
-# Shared 2-core machines: two intra-op threads ran 60x slower than one when the other core was busy.
-torch.set_num_threads(1)
-
 import pandas as pd
 
 from seemrepro import plots
+from seemrepro.core.predict import adam_growth
 from seemrepro.critics import CriticConfig, build_critic, parameter_count
-from seemrepro.divergence_plots import adam_growth_panels
-from seemrepro.predict import adam_growth
-from seemrepro.runstore import RunStore
-from seemrepro.runtime import by_profile
-from seemrepro.training import MonitorConfig, RunConfig, train
+from seemrepro.engine.loop import MonitorConfig, RunConfig, train
+from seemrepro.engine.store import RunStore
+from seemrepro.plots.divergence import adam_growth_panels
+from seemrepro.runtime import by_profile, set_threads
+
+set_threads()
 
 lr, depth = 3e-4, 3
 steps = by_profile(profile, smoke=1500, book=4000, paper=20000)

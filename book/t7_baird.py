@@ -29,7 +29,7 @@ seed = 0
 import pandas as pd
 
 from seemrepro import plots
-from seemrepro.baird import baird_critic, semi_gradient_td
+from seemrepro.core.baird import baird_critic, semi_gradient_td
 from seemrepro.runtime import by_profile
 
 steps = by_profile(profile, smoke=2000, book=10000, paper=50000)

@@ -1,6 +1,6 @@
 import torch
 
-from seemrepro.baird import INITIAL_WEIGHTS, baird_critic, baird_features, semi_gradient_td
+from seemrepro.core.baird import INITIAL_WEIGHTS, baird_critic, baird_features, semi_gradient_td
 
 
 def test_features_match_sutton_barto() -> None:

@@ -1,4 +1,4 @@
-"""Smoke check of ``python -m seemrepro.bench --section seem --quick``: output format only."""
+"""Smoke check of ``python -m seemrepro.tools.bench --section seem --quick``: output format only."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def test_bench_quick_output_format(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "seemrepro.bench", "--section", "seem", "--quick",
+    done = subprocess.run([sys.executable, "-m", "seemrepro.tools.bench", "--section", "seem", "--quick",
                            "--repeats", "1", "--json", str(tmp_path / "bench.json")],
                           capture_output=True, text=True, check=True, timeout=300)
     out = done.stdout

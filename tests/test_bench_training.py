@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from seemrepro import bench_training as bt
-from seemrepro.rollouts import synthetic
+from seemrepro.tools import bench_training as bt
+from seemrepro.datasets.resolve import synthetic
 
 
 def test_count_flops_of_a_matmul() -> None:

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from seemrepro.critics import CriticConfig, make_critic, parameter_count, parameter_norm
+from seemrepro.core.critics import CriticConfig, make_critic, parameter_count, parameter_norm
 
 
 def layer_types(critic: nn.Module) -> list[str]:

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from seemrepro.critics import make_critic, parameter_count
-from seemrepro.ntk import gram, ntk_cosine, per_sample_gradients, supports_structured
+from seemrepro.core.critics import make_critic, parameter_count
+from seemrepro.core.ntk import gram, ntk_cosine, per_sample_gradients, supports_structured
 
 VARIANTS = [
     {},
@@ -91,7 +91,7 @@ def test_ntk_cosine_of_scaled_kernel_is_one() -> None:
 def test_memory_stays_bounded_for_the_paper_size() -> None:
     # M = 2,560 inputs through a 3x256 critic: the Jacobian would be 2,560 x 135,681 floats
     # (1.4 GB); the factored features stay a few MB per layer.
-    from seemrepro.ntk import ntk_features
+    from seemrepro.core.ntk import ntk_features
 
     critic = make_critic(14, (256, 256, 256), seed=0)
     features = ntk_features(critic, torch.randn(2560, 14))

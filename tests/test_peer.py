@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import torch
 
-from seemrepro import peer
-from seemrepro.rollouts import synthetic
-from seemrepro.runstore import RunStore
+from seemrepro.tools import peer
+from seemrepro.datasets.resolve import synthetic
+from seemrepro.engine.store import RunStore
 
 
 def test_missing_bench_venv_names_the_make_target(tmp_path: Path) -> None:
@@ -57,9 +57,8 @@ def test_options_match_our_configs() -> None:
 
 
 def test_peer_config_key() -> None:
-    a = peer.PeerConfig("td3bc", "seemrepro/hopper/medium-v0", seed=0, steps=100)
-    assert a.key() == peer.PeerConfig("td3bc", "seemrepro/hopper/medium-v0", seed=0,
-                                      steps=100).key()
+    a = peer.PeerConfig("td3bc", "synthetic/100", seed=0, steps=100)
+    assert a.key() == peer.PeerConfig("td3bc", "synthetic/100", seed=0, steps=100).key()
     assert a.key() != dataclasses.replace(a, seed=1).key()
     assert a.key() != dataclasses.replace(a, agent={"tau": 0.01}).key()
 

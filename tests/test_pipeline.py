@@ -3,7 +3,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from seemrepro.pipeline import (
+from seemrepro.tools.pipeline import (
     VERDICT_MARKER,
     ChapterFailed,
     chapter_sources,

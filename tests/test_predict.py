@@ -3,10 +3,12 @@ import math
 import numpy as np
 import pytest
 
-from seemrepro.predict import (
+from seemrepro.core.predict import (
     adam_growth,
     first_crossing,
+    first_crossing_or_none,
     fit_line,
+    forecast_singular_step,
     is_nondecreasing,
     level_window,
     predict_singular_step,
@@ -54,6 +56,49 @@ def test_level_window_is_first_crossings() -> None:
     assert level_window(t, v, (5, 50)) == (2, 6)
     with pytest.raises(ValueError):
         level_window(t, v, (5, 500))
+
+
+def test_first_crossing_at_a_value_equal_to_the_level() -> None:
+    t = np.array([0.0, 10, 20, 30])
+    v = np.array([1.0, 5.0, 7.0, 9.0])
+    assert first_crossing(t, v, 5) == 10  # reaches: >=
+    assert first_crossing(t, v, 5, strict=True) == 20  # exceeds: >
+    assert first_crossing_or_none(t, v, 5) == 10
+    assert first_crossing_or_none(t, v, 5, strict=True) == 20
+
+
+def test_no_crossing_is_none_or_an_error() -> None:
+    t, v = np.arange(4.0), np.array([1.0, 2.0, 3.0, 3.0])
+    assert first_crossing_or_none(t, v, 3) == 2
+    assert first_crossing_or_none(t, v, 3, strict=True) is None
+    with pytest.raises(ValueError, match="never exceed 3"):
+        first_crossing(t, v, 3, strict=True)
+    with pytest.raises(ValueError, match="never reach 4"):
+        first_crossing(t, v, 4)
+
+
+def test_crossing_of_a_diverged_record() -> None:
+    t = np.arange(4.0)
+    assert first_crossing_or_none(t, [1.0, math.nan, 2.0, math.inf], 1.5, strict=True) == 2
+    assert first_crossing_or_none(t, [1.0, math.nan, 1.0, math.inf], 1e9, strict=True) == 3
+    with pytest.raises(ValueError, match="finite"):
+        first_crossing(t, [1.0, math.nan, 2.0, math.inf], 1.5)
+
+
+def test_forecast_sees_only_the_window_and_scores_against_the_event() -> None:
+    t = np.arange(0, 120.0)
+    u = 1.0 / (1 - t / 120.0)  # L=2: 1/‖u‖ linear, zero at 120
+    u[100:] = 1e9  # later records cannot change the forecast
+    f = forecast_singular_step(t, u, depth=2, levels=(2.0, 4.0), observed=100)
+    assert f.window == (60, 90)  # 1/(1 - t/120) first reaches 2 at t=60 and 4 at t=90
+    assert f.prediction.window == (60.0, 90.0)
+    assert f.prediction.step == pytest.approx(120.0)
+    assert f.lead == 10
+    assert f.error_percent == pytest.approx(20.0)
+    with pytest.raises(ValueError, match="positive"):
+        forecast_singular_step(t, u, depth=2, levels=(2.0, 4.0), observed=0)
+    with pytest.raises(ValueError):
+        forecast_singular_step(t, u, depth=2, levels=(2.0, 1e10), observed=100)
 
 
 def test_adam_growth_recovers_slope_and_exponent() -> None:

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from seemrepro.critics import make_critic
-from seemrepro.seem import seem, seem_matrix, seem_reference
+from seemrepro.core.critics import make_critic
+from seemrepro.core.seem import seem, seem_matrix, seem_reference
 
 GAMMA = 0.99
 

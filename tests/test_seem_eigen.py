@@ -8,8 +8,8 @@ import scipy.linalg
 import scipy.stats
 import torch
 
-from seemrepro.critics import make_critic
-from seemrepro.seem import find_rightmost, rightmost_eigenvalue, seem, seem_matrix, seem_reference
+from seemrepro.core.critics import make_critic
+from seemrepro.core.seem import find_rightmost, rightmost_eigenvalue, seem, seem_matrix, seem_reference
 
 M = 300
 

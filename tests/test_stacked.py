@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from seemrepro.agents import stacked
-from seemrepro.agents.networks import DeterministicActor, TanhGaussianActor, Temperature
-from seemrepro.agents.stacked import (
+from seemrepro.rl import stacked
+from seemrepro.rl.networks import DeterministicActor, TanhGaussianActor, Temperature
+from seemrepro.rl.stacked import (
     StackedCritic,
     StackedDeterministicActor,
     StackedModule,
@@ -18,7 +18,7 @@ from seemrepro.agents.stacked import (
     StackedTemperature,
     stack_members,
 )
-from seemrepro.critics import CriticConfig, MLPCritic, build_critic
+from seemrepro.core.critics import CriticConfig, MLPCritic, build_critic
 
 N = 3
 ARCHITECTURES = {

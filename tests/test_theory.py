@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from seemrepro.critics import make_critic
-from seemrepro.theory import (
+from seemrepro.core.critics import make_critic
+from seemrepro.core.checks import (
     Grid2D,
     homogeneity_table,
     kernel_along_ray,
@@ -11,7 +11,7 @@ from seemrepro.theory import (
     normalized_ntk_map,
     one_step_prediction,
 )
-from seemrepro.toy import greedy_next_inputs, make_toy_dataset
+from seemrepro.core.toy import greedy_next_inputs, make_toy_dataset
 
 
 def test_loglog_slope_recovers_power_and_rejects_bad_input() -> None:

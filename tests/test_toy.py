@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from seemrepro.critics import make_critic
-from seemrepro.toy import make_toy_dataset, q_value_iteration, run_toy
+from seemrepro.core.critics import make_critic
+from seemrepro.core.toy import make_toy_dataset, q_value_iteration, run_toy
 
 
 def test_bias_free_sgd_run_diverges_and_stops_cleanly() -> None:

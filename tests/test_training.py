@@ -8,18 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from seemrepro import rollouts
-from seemrepro.agents.networks import DeterministicActor
-from seemrepro.critics import make_critic
-from seemrepro.runstore import RunStore
-from seemrepro.training import (
-    SIMILARITY_METRICS,
-    MonitorConfig,
-    RunConfig,
-    flat_parameters,
-    similarity_rows,
-    train,
-)
+from seemrepro.core.critics import make_critic
+from seemrepro.datasets import resolve as rollouts
+from seemrepro.engine import MonitorConfig, RunConfig, RunStore, train
+from seemrepro.engine.monitors import SIMILARITY_METRICS, flat_parameters, similarity_rows
+from seemrepro.rl.networks import DeterministicActor
 
 SMALL = {"critic": {"hidden": [32, 32]}, "actor_hidden": [32, 32]}
 MON = MonitorConfig(q_every=20, seem_every=40, seem_samples=64, checkpoint_every=40)

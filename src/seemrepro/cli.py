@@ -1,8 +1,10 @@
-"""Command line: ``seemrepro train`` (one config, one or more seeds) and ``seemrepro sweep``.
+"""Command line: ``seemrepro train``, ``sweep``, ``runs`` and ``options``.
 
 Agent options are ``--set key=value`` (``critic.norm=layernorm`` reaches the critic's config);
-monitor intervals are ``--monitor key=value``; values are read as JSON when they parse
-(``1e-3``, ``true``, ``[0,1]``) and as text otherwise.
+monitor intervals are ``--monitor key=value``. Values are read as JSON when they parse
+(``1e-3``, ``true``, ``[256,256]``); a comma-separated value is a list (``256,256``), and
+anything else is text. ``--grid key=v1,v2`` sweeps values; lists sweep as ``[64,64],[32,32]``.
+Bad input ends in one ``seemrepro: error: ...`` line and exit status 2.
 """
 
 from __future__ import annotations
@@ -13,18 +15,62 @@ import itertools
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
-from seemrepro.agents import ALGORITHMS
-from seemrepro.runstore import RunStore
-from seemrepro.training import MonitorConfig, RunConfig, RunResult, train
+from seemrepro.engine import MonitorConfig, RunConfig, RunResult, RunStore, train
+from seemrepro.rl.agents import ALGORITHMS, agent_class, make_config
+from seemrepro.runtime import default_threads, set_threads
+
+PROG = "seemrepro"
 
 
-def parse_value(text: str) -> Any:
+class Parser(argparse.ArgumentParser):
+    """Usage errors in the same one-line form as every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{PROG}: error: {message}\n")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split at commas outside brackets: ``[64,64],[32,32]`` → ``["[64,64]", "[32,32]"]``."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [p.strip() for p in parts]
+
+
+def parse_scalar(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
+
+
+def parse_value(text: str) -> Any:
+    """JSON when it parses; a comma-separated value is a list of such values; else text."""
+    parts = split_top_level(text)
+    if len(parts) > 1:
+        return [parse_scalar(p) for p in parts]
+    return parse_scalar(text)
+
+
+def parse_grid_values(text: str) -> list[Any]:
+    """The values of one ``--grid`` axis: ``none,layernorm`` or ``[64,64],[32,32]``."""
+    return [parse_scalar(p) for p in split_top_level(text)]
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -51,10 +97,44 @@ def parse_seeds(text: str) -> list[int]:
     try:
         if "-" in text and "," not in text:
             lo, hi = (int(x) for x in text.split("-"))
-            return list(range(lo, hi + 1))
-        return [int(x) for x in text.split(",")]
+            if hi < lo:
+                raise ValueError(f"the range {text} is empty")
+            seeds = list(range(lo, hi + 1))
+        else:
+            seeds = [int(x) for x in text.split(",")]
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"bad seeds {text!r}: use 3, 0-4 or 0,2,5") from error
+        raise argparse.ArgumentTypeError(f"bad seeds {text!r} ({error}): use 3, 0-4 or 0,2,5"
+                                         ) from error
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"bad seeds {text!r}: need distinct non-negative seeds")
+    return seeds
+
+
+def algorithm_name(text: str) -> str:
+    if text not in ALGORITHMS:
+        raise argparse.ArgumentTypeError(f"unknown algorithm {text!r}; choose one of "
+                                         f"{', '.join(ALGORITHMS)}")
+    return text
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from error
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}") from error
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {value}")
+    return value
 
 
 def monitors(assignments: Sequence[tuple[str, str]]) -> MonitorConfig:
@@ -66,6 +146,19 @@ def monitors(assignments: Sequence[tuple[str, str]]) -> MonitorConfig:
     return MonitorConfig(**values)
 
 
+def describe_options(algorithm: str) -> str:
+    """Every ``--set`` option of an algorithm with its default, critic options included."""
+    config = make_config(algorithm).to_dict()
+    critic = config.pop("critic")
+    lines = [f"{algorithm} ({agent_class(algorithm).__name__}) options, --set key=value:"]
+    lines += [f"  {k} = {json.dumps(v)}" for k, v in sorted(config.items())]
+    lines += [f"  critic.{k} = {json.dumps(v)}" for k, v in sorted(critic.items())]
+    lines.append("monitor options, --monitor key=value:")
+    lines += [f"  {f.name} = {json.dumps(getattr(MonitorConfig(), f.name))}"
+              for f in dataclasses.fields(MonitorConfig)]
+    return "\n".join(lines)
+
+
 def summarize(result: RunResult, store: RunStore) -> str:
     def last(metric: str) -> str:
         _, values = result.series(metric)
@@ -73,67 +166,142 @@ def summarize(result: RunResult, store: RunStore) -> str:
 
     status = (f"diverged at {result.diverged_at}" if result.diverged_at is not None
               else "converged/finite")
-    return (f"seed {result.config.seed}: {status}; final q_data {last('q_data')}, "
+    cached = " (cached)" if result.cached else ""
+    return (f"seed {result.config.seed}{cached}: {status}; final q_data {last('q_data')}, "
             f"seem_normalized {last('seem_normalized')}, normalized_score "
             f"{last('normalized_score')}; {result.seconds:.1f} s; {store.run_dir(result.config)}")
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("algorithm", help=f"one of {', '.join(ALGORITHMS)}")
-    p.add_argument("--steps", type=int, default=100_000)
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("algorithm", type=algorithm_name,
+                   help=f"one of {', '.join(ALGORITHMS)}; `seemrepro options <algorithm>` lists "
+                        f"its --set options")
+    p.add_argument("--steps", type=positive_int, default=100_000, help="gradient steps")
+    p.add_argument("--batch-size", type=positive_int, default=256)
     p.add_argument("--seeds", type=parse_seeds, default=[0], help="3, 0-4 or 0,2,5")
     p.add_argument("--set", dest="options", type=parse_assignment, action="append", default=[],
-                   metavar="KEY=VALUE", help="agent option, e.g. tau=1.0, critic.norm=layernorm")
+                   metavar="KEY=VALUE",
+                   help="agent option, e.g. tau=1.0, critic.norm=layernorm, critic.hidden=256,256")
     p.add_argument("--monitor", type=parse_assignment, action="append", default=[],
                    metavar="KEY=VALUE", help="e.g. seem_every=5000, eval_every=10000")
-    p.add_argument("--runs", default=None, help="run store root (default: ./runs)")
+    p.add_argument("--runs", default=None, help="run store root (default: ./runs or "
+                   "$SEEMREPRO_RUNS)")
+    p.add_argument("--threads", type=positive_int, default=None,
+                   help=f"torch threads (default here: {default_threads()}: one on machines with "
+                        f"at most 4 cores, or $SEEMREPRO_THREADS)")
     p.add_argument("--sequential", action="store_true",
                    help="train seeds one after another instead of as one batched model")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="seemrepro", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    tr = sub.add_parser("train", help="train one config for one or more seeds")
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog=PROG, description=__doc__, formatter_class=HelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    tr = sub.add_parser("train", help="train one config for one or more seeds",
+                        formatter_class=HelpFormatter)
     add_run_options(tr)
     tr.add_argument("--dataset", required=True,
                     help="rollout/<EnvId>/<steps>, online/<EnvId> (SAC) or a local dataset id")
-    tr.add_argument("--subset", type=float, default=1.0, help="fraction X of the transitions")
-    sw = sub.add_parser("sweep", help="train every combination of a grid")
+    tr.add_argument("--subset", type=fraction, default=1.0, help="fraction X of the transitions")
+    sw = sub.add_parser("sweep", help="train every combination of a grid",
+                        formatter_class=HelpFormatter)
     add_run_options(sw)
     sw.add_argument("--dataset", action="append", required=True, help="repeat for several")
-    sw.add_argument("--subset", type=float, action="append", default=None)
+    sw.add_argument("--subset", type=fraction, action="append", default=None,
+                    help="repeat for several (default: 1.0)")
     sw.add_argument("--grid", type=parse_assignment, action="append", default=[],
                     metavar="KEY=V1,V2", help="agent option with several values")
-    args = parser.parse_args(argv)
+    ru = sub.add_parser("runs", help="list the run store's runs, or their status",
+                        formatter_class=HelpFormatter)
+    ru.add_argument("action", nargs="?", choices=("list", "status"), default="list",
+                    help="list: one line per run; status: counts, and every stale run")
+    ru.add_argument("--runs", default=None, help="run store root (default: ./runs or "
+                    "$SEEMREPRO_RUNS)")
+    ru.add_argument("--filter", type=parse_assignment, action="append", default=[],
+                    metavar="KEY=VALUE", help="e.g. algorithm=td3, agent.critic.norm=layernorm")
+    op = sub.add_parser("options", help="an algorithm's --set and --monitor options",
+                        formatter_class=HelpFormatter)
+    op.add_argument("algorithm", type=algorithm_name, help=f"one of {', '.join(ALGORITHMS)}")
+    return parser
+
+
+def run_training(args: argparse.Namespace) -> None:
+    mon = monitors(args.monitor)
+    base = [(k, parse_value(v)) for k, v in args.options]
+    if args.command == "train":
+        grid: list[list[tuple[str, Any]]] = [[]]
+        datasets, subsets = [args.dataset], [args.subset]
+    else:
+        axes = [[(k, v) for v in parse_grid_values(values)] for k, values in args.grid]
+        grid = [list(c) for c in itertools.product(*axes)]
+        datasets, subsets = args.dataset, args.subset or [1.0]
+    store = RunStore(args.runs)
+    configs = []
+    for dataset, subset, point in itertools.product(datasets, subsets, grid):
+        config = RunConfig(args.algorithm, dataset, seed=args.seeds[0], steps=args.steps,
+                           batch_size=args.batch_size, subset=subset,
+                           agent=nest(base + point), monitors=mon)
+        config.resolved()  # unknown or ill-typed options fail here, before any training
+        configs.append((config, point))
+    set_threads(args.threads)
+    for config, point in configs:
+        label = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in point)
+        print(f"== {args.algorithm} on {config.dataset} (subset {config.subset}) {label}".rstrip())
+        for result in train(config, args.seeds, store=store, batched=not args.sequential,
+                            progress=not args.no_progress):
+            print("  " + summarize(result, store))
+
+
+def list_runs(args: argparse.Namespace) -> None:
+    from seemrepro.engine.store import flatten
+
+    store = RunStore(args.runs)
+    wanted = {k: parse_value(v) for k, v in args.filter}
+    runs = []
+    for run in store.runs():
+        flat = flatten(run.record)
+        unknown = [k for k in wanted if k not in flat]
+        if unknown or any(flat[k] != (tuple(v) if isinstance(v, list) else v)
+                          for k, v in wanted.items()):
+            continue
+        runs.append(run)
+    if args.action == "status":
+        counts: dict[str, int] = {}
+        for run in runs:
+            counts[run.status] = counts.get(run.status, 0) + 1
+        print(f"{len(runs)} runs in {store.root}: "
+              + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"))
+        runs = [r for r in runs if r.status != "done"]
+        if runs:
+            print("not current (stale runs are never reused; delete their folders to reclaim "
+                  "space):")
+    if not runs:
+        return
+    print(f"{'key':16}  {'algorithm':9}  {'dataset':34}  {'subset':>6}  {'seed':>4}  "
+          f"{'steps':>7}  {'status':10}  diverged_at")
+    for run in runs:
+        r, summary = run.record, run.summary or {}
+        diverged = summary.get("diverged_at")
+        print(f"{run.key:16}  {r['algorithm']:9}  {r['dataset']:34}  {r['subset']:>6}  "
+              f"{r['seed']:>4}  {r['steps']:>7}  {run.status:10}  "
+              f"{'-' if diverged is None else diverged}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     try:
-        if args.algorithm not in ALGORITHMS:
-            raise ValueError(f"unknown algorithm {args.algorithm!r}; choose one of "
-                             f"{', '.join(ALGORITHMS)}")
-        mon = monitors(args.monitor)
-        base = [(k, parse_value(v)) for k, v in args.options]
-        if args.command == "train":
-            grid: list[list[tuple[str, Any]]] = [[]]
-            datasets, subsets = [args.dataset], [args.subset]
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a usage error already reported
+        return done.code if isinstance(done.code, int) else 2
+    try:
+        if args.command in ("train", "sweep"):
+            run_training(args)
+        elif args.command == "runs":
+            list_runs(args)
         else:
-            axes = [[(k, parse_value(v)) for v in values.split(",")] for k, values in args.grid]
-            grid = [list(c) for c in itertools.product(*axes)]
-            datasets, subsets = args.dataset, args.subset or [1.0]
-        store = RunStore(args.runs)
-        for dataset, fraction, point in itertools.product(datasets, subsets, grid):
-            config = RunConfig(args.algorithm, dataset, seed=args.seeds[0], steps=args.steps,
-                               batch_size=args.batch_size, subset=fraction,
-                               agent=nest(base + point), monitors=mon)
-            config.resolved()  # unknown agent options fail here, before any training
-            label = ", ".join(f"{k}={v}" for k, v in point)
-            print(f"== {args.algorithm} on {dataset} (subset {fraction}) {label}".rstrip())
-            for result in train(config, args.seeds, store=store, batched=not args.sequential,
-                                progress=not args.no_progress):
-                print("  " + summarize(result, store))
-    except (ValueError, TypeError) as error:
-        print(f"seemrepro: error: {error}", file=sys.stderr)
+            print(describe_options(args.algorithm))
+    except (ValueError, TypeError, KeyError, FileNotFoundError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"{PROG}: error: {message}", file=sys.stderr)
         return 2
     return 0
 

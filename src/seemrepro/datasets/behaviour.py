@@ -22,13 +22,14 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from seemrepro.agents.networks import DeterministicActor
-from seemrepro.agents.td3 import TD3, TD3Config
-from seemrepro.buffer import ReplayBuffer
+from seemrepro import seeds
+from seemrepro.rl.agents.td3 import TD3, TD3Config
+from seemrepro.rl.buffers import ReplayBuffer
+from seemrepro.rl.evaluation import evaluate, torch_policy
+from seemrepro.rl.networks import DeterministicActor
 from seemrepro.runtime import project_root, seed_everything
 
 LOCOMOTION_ENVS: tuple[str, ...] = ("Hopper-v5", "Walker2d-v5", "HalfCheetah-v5")
-EVAL_SEED_OFFSET = 10_000
 
 
 def env_slug(env_id: str) -> str:
@@ -60,22 +61,6 @@ def load_actor(path: Path, state_dim: int, action_dim: int,
     actor.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     actor.eval()
     return actor
-
-
-def evaluate(actor: torch.nn.Module, env_id: str, episodes: int,
-             seed: int = EVAL_SEED_OFFSET) -> list[float]:
-    """Undiscounted returns of the deterministic actor, one env seed per episode."""
-    from seemrepro.datasets.generate import evaluate_returns  # generate imports this module
-
-    def policy(obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
-
-    env = gym.make(env_id)
-    try:
-        return evaluate_returns(env, policy, episodes, seed)
-    finally:
-        env.close()
 
 
 def _save_json(path: Path, data: dict[str, Any]) -> None:
@@ -163,7 +148,8 @@ def train_behaviour(config: BehaviourConfig, root: Path | None = None) -> dict[s
         if step % config.snapshot_every == 0:
             path = snap_dir / f"step_{step:07d}.pt"
             torch.save(agent.actor.state_dict(), path)
-            returns = evaluate(agent.actor, config.env_id, config.eval_episodes)
+            returns = evaluate(torch_policy(agent.actor), config.env_id, config.eval_episodes,
+                               seeds.BEHAVIOUR_EVALUATION(0))
             snapshots.append({"step": step, "file": f"snapshots/{path.name}",
                               "eval_return_mean": round(float(np.mean(returns)), 2),
                               "eval_return_std": round(float(np.std(returns)), 2),

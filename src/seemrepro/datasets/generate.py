@@ -26,12 +26,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import shutil
 import time
-import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,23 +36,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from seemrepro import seeds
 from seemrepro.datasets.behaviour import LOCOMOTION_ENVS, behaviour_dir, env_slug
-from seemrepro.datasets.minari_io import (
-    DEFAULT_GOAL_KEYS,
-    FLAT_FILE,
-    PROJECT_NAMESPACE,
-    project_datasets_root,
-    write_integrity,
-)
-from seemrepro.runtime import environment_variable
+from seemrepro.datasets.episodes import REF_EPISODES, Episode, Generated, summarize, write_dataset
+from seemrepro.datasets.minari_io import PROJECT_NAMESPACE, project_datasets_root
+from seemrepro.rl.evaluation import evaluate_returns
 
 LOCOMOTION_KINDS: tuple[str, ...] = ("random", "medium", "medium-replay", "expert", "medium-expert")
 POLICY_STEPS = 200_000
-REF_EPISODES = 50
 DATA_NOISE = 0.1
 VERSION = "v0"
-REF_SEED = 2_000_000
-KIND_SEEDS = {"random": 100_000, "medium": 200_000, "expert": 300_000, "medium-replay": 400_000}
 
 Policy = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -97,31 +86,6 @@ def noisy_policy(actor: NumpyActor, noise: float) -> Policy:
     return act
 
 
-def flatten_obs(obs: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
-    """Dict observations as the loader flattens them: the observation, then the goal."""
-    if not isinstance(obs, dict):
-        return obs.reshape(obs.shape[0], -1)
-    keys = [k for k in DEFAULT_GOAL_KEYS if k in obs] or sorted(obs)
-    return np.concatenate([np.asarray(obs[k]).reshape(len(obs[k]), -1) for k in keys], 1)
-
-
-@dataclass
-class Episode:
-    observations: Any
-    actions: np.ndarray
-    rewards: np.ndarray
-    terminations: np.ndarray
-    truncations: np.ndarray
-    seed: int
-
-    def __len__(self) -> int:
-        return int(self.rewards.shape[0])
-
-    @property
-    def ret(self) -> float:
-        return float(self.rewards.sum(dtype=np.float64))
-
-
 def rollout(env: gym.Env, policy: Policy, steps: int, seed: int,
             progress: tqdm | None = None) -> list[Episode]:
     """Whole episodes until ``steps`` transitions; the last one is cut there (marked truncated).
@@ -156,25 +120,6 @@ def rollout(env: gym.Env, policy: Policy, steps: int, seed: int,
     return episodes
 
 
-def evaluate_returns(env: gym.Env, policy: Callable[[np.ndarray], np.ndarray] | None,
-                     episodes: int, seed: int) -> list[float]:
-    """Undiscounted returns; ``policy=None`` is the uniform random policy."""
-    rng = np.random.default_rng(seed)
-    space = env.action_space
-    out = []
-    for k in range(episodes):
-        obs, _ = env.reset(seed=seed + k)
-        total, done = 0.0, False
-        while not done:
-            a = (rng.uniform(space.low, space.high).astype(np.float32) if policy is None  # type: ignore[attr-defined]
-                 else policy(obs).astype(np.float32))
-            obs, reward, terminated, truncated, _ = env.step(a)
-            total += float(reward)
-            done = terminated or truncated
-        out.append(total)
-    return out
-
-
 def load_recipe(env_id: str, behaviour_root: Path | None = None) -> dict[str, Any]:
     path = behaviour_dir(env_id, behaviour_root) / "recipe.json"
     if not path.is_file():
@@ -185,83 +130,15 @@ def load_recipe(env_id: str, behaviour_root: Path | None = None) -> dict[str, An
     return dict(json.loads(path.read_text()))
 
 
-def write_dataset(root: Path, ds_id: str, episodes: Sequence[Episode], env_id: str | None, *,
-                  observation_space: gym.Space | None = None,
-                  action_space: gym.Space | None = None, ref_min: float | None = None,
-                  ref_max: float | None = None, description: str = "",
-                  algorithm: str = "seemrepro", ref_episodes: int = REF_EPISODES) -> Path:
-    """Write with Minari into a hidden staging folder, then move into place: never half-written."""
-    import minari
-    from minari.data_collector.episode_buffer import EpisodeBuffer
-
-    staging = root / f".staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    buffers = [EpisodeBuffer(id=i, seed=ep.seed, observations=ep.observations,
-                             actions=ep.actions, rewards=ep.rewards,
-                             terminations=ep.terminations, truncations=ep.truncations)
-               for i, ep in enumerate(episodes)]
-    with environment_variable("MINARI_DATASETS_PATH", str(staging)), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        minari.create_dataset_from_buffers(
-            ds_id, buffers, env=env_id, observation_space=observation_space,
-            action_space=action_space, algorithm_name=algorithm, author="seemrepro",
-            author_email="none", code_permalink="src/seemrepro/datasets/generate.py",
-            ref_min_score=ref_min, ref_max_score=ref_max,
-            num_episodes_average_score=ref_episodes, description=description)
-    meta_path = staging / ds_id / "data" / "metadata.json"
-    meta = json.loads(meta_path.read_text())
-    if ref_max is not None and "ref_max_score" not in meta:  # Minari drops them without an env
-        meta.update(ref_min_score=ref_min, ref_max_score=ref_max,
-                    num_episodes_average_score=ref_episodes)
-        meta_path.write_text(json.dumps(meta))
-    flat_observations = [flatten_obs(ep.observations) for ep in episodes]
-    np.savez(staging / ds_id / FLAT_FILE,
-             observations=np.concatenate(flat_observations).astype(np.float32),
-             actions=np.concatenate([ep.actions.reshape(len(ep), -1) for ep in episodes]),
-             rewards=np.concatenate([ep.rewards for ep in episodes]).astype(np.float32),
-             terminations=np.concatenate([ep.terminations for ep in episodes]),
-             truncations=np.concatenate([ep.truncations for ep in episodes]),
-             lengths=np.array([len(ep) for ep in episodes], dtype=np.int64))
-    write_integrity(staging / ds_id)
-    target = root / ds_id
-    shutil.rmtree(target, ignore_errors=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(staging / ds_id, target)
-    for ns_file in staging.rglob("namespace_metadata.json"):  # Minari's namespace markers
-        dest = root / ns_file.relative_to(staging)
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ns_file, dest)
-    shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-@dataclass(frozen=True)
-class Generated:
-    dataset_id: str
-    transitions: int
-    episodes: int
-    return_mean: float
-    return_std: float
-    seconds: float
-    path: Path
-
-
-def _summary(ds_id: str, eps: Sequence[Episode], seconds: float, path: Path) -> Generated:
-    rets = np.array([e.ret for e in eps])
-    return Generated(ds_id, sum(len(e) for e in eps), len(eps), float(rets.mean()),
-                     float(rets.std()), seconds, path)
-
-
 def reference_scores_for(env_id: str, recipe: dict[str, Any] | None, episodes: int,
                          behaviour_root: Path | None = None) -> tuple[float, float | None]:
     env = gym.make(env_id)
-    ref_min = float(np.mean(evaluate_returns(env, None, episodes, REF_SEED)))
+    ref_min = float(np.mean(evaluate_returns(env, None, episodes, seeds.REFERENCE_SCORES(0))))
     ref_max = None
     if recipe is not None:
         actor = NumpyActor(behaviour_dir(env_id, behaviour_root) / recipe["expert"]["file"],
                            float(env.action_space.high[0]))  # type: ignore[attr-defined]
-        ref_max = float(np.mean(evaluate_returns(env, actor, episodes, REF_SEED + 50_000)))
+        ref_max = float(np.mean(evaluate_returns(env, actor, episodes, seeds.REFERENCE_SCORES(50_000))))
     env.close()
     return ref_min, ref_max
 
@@ -293,11 +170,11 @@ def generate_locomotion(env_id: str, kinds: Sequence[str] = LOCOMOTION_KINDS, *,
                   unit="step", leave=False) as bar:
             if kind == "random":
                 eps = rollout(env, uniform_policy(env.action_space), n,  # type: ignore[arg-type]
-                              KIND_SEEDS[kind], bar)
+                              seeds.DATASET_KINDS[kind](0), bar)
             elif kind in ("medium", "expert"):
                 assert recipe is not None
                 actor = NumpyActor(bdir / recipe[kind]["file"], max_action)
-                eps = rollout(env, noisy_policy(actor, DATA_NOISE), n, KIND_SEEDS[kind], bar)
+                eps = rollout(env, noisy_policy(actor, DATA_NOISE), n, seeds.DATASET_KINDS[kind](0), bar)
             else:
                 raise ValueError(kind)
         cache[kind] = eps
@@ -315,7 +192,7 @@ def generate_locomotion(env_id: str, kinds: Sequence[str] = LOCOMOTION_KINDS, *,
                 policy = (uniform_policy(env.action_space) if file is None  # type: ignore[arg-type]
                           else noisy_policy(NumpyActor(bdir / file, max_action),
                                             recipe["expl_noise"]))
-                eps += rollout(env, policy, steps, KIND_SEEDS["medium-replay"] + 10_000 * k, bar)
+                eps += rollout(env, policy, steps, seeds.DATASET_KINDS["medium-replay"](10_000 * k), bar)
         return eps
 
     descriptions = {
@@ -340,7 +217,7 @@ def generate_locomotion(env_id: str, kinds: Sequence[str] = LOCOMOTION_KINDS, *,
         path = write_dataset(root, ds_id, eps, env_id, ref_min=refs.get("ref_min"),
                              ref_max=refs.get("ref_max"), ref_episodes=ref_episodes,
                              description=descriptions[kind] + f" (scale {scale:g})")
-        results.append(_summary(ds_id, eps, time.perf_counter() - t0, path))
+        results.append(summarize(ds_id, eps, time.perf_counter() - t0, path))
     env.close()
     return results
 

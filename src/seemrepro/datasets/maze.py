@@ -22,21 +22,14 @@ import gymnasium as gym
 import numpy as np
 from tqdm import tqdm
 
-from seemrepro.datasets.generate import (
-    REF_EPISODES,
-    Episode,
-    Generated,
-    _summary,
-    write_dataset,
-)
+from seemrepro import seeds
+from seemrepro.datasets.episodes import REF_EPISODES, Episode, Generated, summarize, write_dataset
 from seemrepro.datasets.minari_io import PROJECT_NAMESPACE, project_datasets_root
 
 MAZES: dict[str, str] = {"umaze": "PointMaze_UMaze-v3", "medium": "PointMaze_Medium-v3",
                          "large": "PointMaze_Large-v3"}
 MAZE_STEPS: dict[str, int] = {"umaze": 200_000, "medium": 300_000, "large": 400_000}
 P_GAIN, D_GAIN, ACTION_NOISE = 10.0, -1.0, 0.5
-MAZE_SEED = 500_000
-MAZE_REF_SEED = 600_000
 
 
 def maze_dataset_id(maze: str) -> str:
@@ -128,13 +121,13 @@ def generate_maze(mazes: Sequence[str] = tuple(MAZES), *, root: Path | None = No
         length = env.spec.max_episode_steps if env.spec else None
         ref_steps = ref_episodes * int(length or 1)
         ref_min = float(np.mean([e.ret for e in maze_rollout(env, None, ref_steps,
-                                                             MAZE_REF_SEED, 0.0)]))
+                                                             seeds.MAZE_REFERENCE(0), 0.0)]))
         ref_max = float(np.mean([e.ret for e in maze_rollout(env, controller, ref_steps,
-                                                             MAZE_REF_SEED + 50_000, 0.0)]))
+                                                             seeds.MAZE_REFERENCE(50_000), 0.0)]))
         n = max(1, round(MAZE_STEPS[maze] * scale))
         ds_id = maze_dataset_id(maze)
         with tqdm(total=n, desc=ds_id, disable=not progress, unit="step", leave=False) as bar:
-            eps = maze_rollout(env, controller, n, MAZE_SEED, ACTION_NOISE, bar)
+            eps = maze_rollout(env, controller, n, seeds.MAZE_ROLLOUTS(0), ACTION_NOISE, bar)
         space: Any = env.observation_space
         path = write_dataset(
             root, ds_id, eps, MAZES[maze], observation_space=space, ref_min=ref_min,
@@ -143,5 +136,5 @@ def generate_maze(mazes: Sequence[str] = tuple(MAZES), *, root: Path | None = No
                          f"N(0, {ACTION_NOISE}^2) action noise, goal resampled on arrival, "
                          f"sparse reward (scale {scale:g})"))
         env.close()
-        results.append(_summary(ds_id, eps, time.perf_counter() - t0, path))
+        results.append(summarize(ds_id, eps, time.perf_counter() - t0, path))
     return results

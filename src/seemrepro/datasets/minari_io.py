@@ -1,4 +1,4 @@
-"""Reading Minari datasets into :class:`~seemrepro.buffer.TransitionBuffer`.
+"""Reading Minari datasets into :class:`~seemrepro.rl.buffers.TransitionBuffer`.
 
 Datasets are looked up locally only (the project's own root first, then the user's Minari root);
 the network is touched only when the caller passes ``download=True``. Every file is checked
@@ -21,7 +21,7 @@ import h5py
 import numpy as np
 import torch
 
-from seemrepro.buffer import TransitionBuffer
+from seemrepro.rl.buffers import TransitionBuffer
 from seemrepro.runtime import project_root
 
 PROJECT_NAMESPACE = "seemrepro"
@@ -360,6 +360,8 @@ def subset_indices(dataset_id: str, size: int, fraction: float, seed: int = 0) -
 
 def subset(buffer: TransitionBuffer, fraction: float, seed: int = 0) -> TransitionBuffer:
     """An X% subset of transitions (not episodes), the same for every algorithm and machine."""
+    if fraction == 1.0:  # the whole dataset, as it is
+        return buffer
     dataset_id = str(buffer.metadata.get("dataset_id", ""))
     if not dataset_id:
         raise ValueError("the buffer has no dataset_id in its metadata; subsets are keyed by it")

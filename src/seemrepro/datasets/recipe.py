@@ -20,12 +20,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from seemrepro import seeds
 from seemrepro.datasets.behaviour import LOCOMOTION_ENVS, behaviour_dir
-from seemrepro.datasets.generate import NumpyActor, evaluate_returns
+from seemrepro.datasets.generate import NumpyActor
+from seemrepro.rl.evaluation import evaluate_returns
 
 RECHECK_TOP = 3
 RECHECK_EPISODES = 20
-RECHECK_SEED = 3_000_000
 
 
 def build_recipe(env_id: str, root: Path | None = None, medium_ratio: float = 1 / 3) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def build_recipe(env_id: str, root: Path | None = None, medium_ratio: float = 1 
     max_action = float(env.action_space.high[0])  # type: ignore[attr-defined]
     top = sorted(snaps, key=lambda s: (s["eval_return_mean"], s["step"]))[-RECHECK_TOP:]
     rechecked = {s["step"]: float(np.mean(evaluate_returns(
-        env, NumpyActor(bdir / s["file"], max_action), RECHECK_EPISODES, RECHECK_SEED)))
+        env, NumpyActor(bdir / s["file"], max_action), RECHECK_EPISODES, seeds.RECIPE_RECHECK(0))))
         for s in top}
     env.close()
     expert = max(top, key=lambda s: (rechecked[s["step"]], s["step"]))

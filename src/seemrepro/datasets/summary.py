@@ -11,8 +11,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from seemrepro import plots
-from seemrepro.buffer import TransitionBuffer
 from seemrepro.datasets.minari_io import MissingReferenceScoresError, normalized_score
+from seemrepro.rl.buffers import TransitionBuffer
 
 KIND_COLORS = {"random": "#8c8c8c", "medium": "#dd8452", "medium-replay": "#937860",
                "expert": "#4c72b0", "medium-expert": "#55a868"}

@@ -1,0 +1,64 @@
+"""A run's data: the (standardized) training transitions, the fixed monitoring set X and the
+environment its policy is evaluated in."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from seemrepro import seeds
+from seemrepro.datasets.minari_io import subset
+from seemrepro.datasets.resolve import reference_for, resolve_dataset, synthetic
+from seemrepro.engine.config import RunConfig
+from seemrepro.rl.buffers import Batch, TransitionBuffer
+
+
+@dataclass
+class Prepared:
+    """The (normalized) training data, its state statistics and the evaluation env."""
+
+    data: TransitionBuffer
+    mean: torch.Tensor
+    std: torch.Tensor
+    env_id: str | None
+    source: TransitionBuffer
+
+
+def online_env_id(dataset: str) -> str:
+    return dataset.split("/", 1)[1]
+
+
+def prepare(config: RunConfig, device: torch.device) -> Prepared:
+    if config.online:
+        env_id = online_env_id(config.dataset)
+        import gymnasium as gym
+
+        env = gym.make(env_id)
+        s_dim = int(np.prod(env.observation_space.shape))  # type: ignore[arg-type]
+        a_dim = int(np.prod(env.action_space.shape))  # type: ignore[arg-type]
+        env.close()
+        empty = synthetic(1, s_dim, a_dim)
+        empty.metadata.clear()
+        ref = reference_for(env_id)
+        if ref:
+            empty.metadata.update(ref_min_score=ref[0], ref_max_score=ref[1])
+        return Prepared(empty, torch.zeros(s_dim), torch.ones(s_dim), env_id, empty)
+    source = resolve_dataset(config.dataset)
+    data = subset(source, config.subset, config.subset_seed)
+    if config.normalize_states:
+        mean, std = data.state_stats()
+    else:
+        mean, std = torch.zeros(data.state_dim), torch.ones(data.state_dim)
+    data = dataclasses.replace(data, states=(data.states - mean) / std,
+                               next_states=(data.next_states - mean) / std).to(device)
+    return Prepared(data, mean, std, source.metadata.get("env_id"), source)
+
+
+def monitor_set(data: TransitionBuffer, m: int, seed: int) -> Batch:
+    """The fixed X: ``m`` transitions drawn once, before training, from this seed's stream."""
+    g = torch.Generator().manual_seed(seeds.MONITOR_SET(seed))
+    idx = torch.randint(0, len(data), (min(m, len(data)),), generator=g).to(data.states.device)
+    return data.batch(idx)

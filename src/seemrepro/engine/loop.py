@@ -1,0 +1,262 @@
+"""One training loop for every agent (offline; online for SAC), with monitors and a run store.
+
+:func:`train` trains one config for one or several seeds — several seeds as one batched model —
+and returns per-seed tidy metric rows ``(step, seed, metric, value)``. The monitors
+(:mod:`seemrepro.engine.monitors`) run at their own intervals; Q comes first and decides
+divergence: a seed diverges when a Q statistic is non-finite or above
+``divergence_threshold``, and stops there (its step is recorded as metric ``diverged``) while
+the other seeds go on. Unfinished groups are checkpointed to the store and resume exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from seemrepro import seeds as streams
+from seemrepro.engine.config import Row, RunConfig, RunResult
+from seemrepro.engine.data import Prepared, monitor_set, prepare
+from seemrepro.engine.monitors import Monitor, RunView, SnapshotMonitor, build_monitors, diverged
+from seemrepro.engine.store import RunStore
+from seemrepro.rl.agents import Agent, agent_class, make_config
+from seemrepro.rl.buffers import Batch, ReplayBuffer
+from seemrepro.rl.envstate import capture_env_state, restore_env_state
+from seemrepro.runtime import default_device, tune_allocator, using_threads
+
+
+def train(config: RunConfig, seeds: Sequence[int] | None = None, *,
+          store: RunStore | None = None, batched: bool = True, progress: bool = True,
+          device: torch.device | str | None = None, threads: int | None = None,
+          interrupt_at: int | None = None) -> list[RunResult]:
+    """Train ``config`` for each of ``seeds`` (default: its own seed) and return their results.
+
+    Finished runs come from ``store`` without training (``result.cached``); the others train
+    together as one batched model when ``batched`` (else one after another), resuming from
+    their last checkpoint. ``threads`` sets torch's intra-op threads for the call (default:
+    as they are; the command line uses :func:`seemrepro.runtime.default_threads`).
+    ``interrupt_at`` raises :class:`KeyboardInterrupt` after that many steps (for testing
+    resumption). The first call tunes the process's memory allocator
+    (:func:`seemrepro.runtime.tune_allocator`), which roughly doubles CPU update throughput.
+    """
+    tune_allocator()  # updates reuse their large temporaries instead of page-faulting them in
+    dev = torch.device(device) if device is not None else default_device()
+    seed_list = list(seeds) if seeds is not None else [config.seed]
+    configs = [config.with_seed(s).resolved() for s in seed_list]
+    results: dict[int, RunResult] = {}
+    todo = []
+    for c in configs:
+        done = store.load(c) if store is not None else None
+        if done is not None:
+            done.cached = True
+            results[c.seed] = done
+        else:
+            todo.append(c)
+    groups = [todo] if batched and len(todo) > 1 else [[c] for c in todo]
+    with using_threads(threads or torch.get_num_threads()):
+        for group in groups:
+            for result in GroupRun(group, store, dev).run(progress, interrupt_at):
+                results[result.config.seed] = result
+    return [results[c.seed] for c in configs]
+
+
+def _stack(batches: list[Batch]) -> Batch:
+    return Batch(*[torch.stack([getattr(b, f.name) for b in batches])
+                   for f in dataclasses.fields(Batch)])
+
+
+class OnlineEnvs:
+    """One environment, replay buffer and exploration stream per seed of an online run."""
+
+    def __init__(self, config: RunConfig, prepared: Prepared, seeds: list[int]) -> None:
+        import gymnasium as gym
+
+        self.config, self.seeds = config, seeds
+        self.envs = [gym.make(prepared.env_id) for _ in seeds]  # type: ignore[arg-type]
+        self.replays = [ReplayBuffer(max(config.steps, 1), prepared.data.state_dim,
+                                     prepared.data.action_dim) for _ in seeds]
+        self.obs: list[Any] = [env.reset(seed=s)[0] for env, s in zip(self.envs, seeds)]
+        self.rngs = [np.random.default_rng(streams.ONLINE_EXPLORATION(s)) for s in seeds]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"replays": [r.state_dict() for r in self.replays], "obs": self.obs,
+                "env_states": [capture_env_state(env) for env in self.envs],
+                "rngs": [copy.deepcopy(rng.bit_generator.state) for rng in self.rngs]}
+
+    def load_state_dict(self, state: dict[str, Any], start: int) -> None:
+        self.replays = [ReplayBuffer.from_state_dict(r) for r in state["replays"]]
+        self.obs = list(state["obs"])
+        for i, (env, rng) in enumerate(zip(self.envs, self.rngs, strict=True)):
+            rng.bit_generator.state = state["rngs"][i]
+            if state["env_states"][i] is not None:
+                restore_env_state(env, state["env_states"][i])
+            else:  # the physics cannot be restored: continue from a fresh episode
+                self.obs[i] = env.reset(seed=self.seeds[i] + start)[0]
+
+    def step(self, agent: Agent, step: int) -> list[Batch] | None:
+        """One environment step per seed, then batches once learning has started."""
+        config = self.config
+        for i, env in enumerate(self.envs):
+            if step <= config.start_steps:
+                action = self.rngs[i].uniform(env.action_space.low, env.action_space.high)
+            else:
+                actor = agent.actor_of(i) if agent.batched else agent.actor  # type: ignore[attr-defined]
+                noise = torch.randn(1, agent.action_dim, generator=agent.generators[i],
+                                    device=agent.device)
+                with torch.no_grad():
+                    s = torch.as_tensor(self.obs[i], dtype=torch.float32, device=agent.device)
+                    a, _ = actor(s.unsqueeze(0), noise)
+                action = a[0].cpu().numpy()
+            next_obs, reward, terminated, truncated, _ = env.step(action.astype(np.float32))
+            self.replays[i].add(self.obs[i], action, float(reward), next_obs, bool(terminated))
+            self.obs[i] = env.reset()[0] if terminated or truncated else next_obs
+        if step <= config.start_steps:
+            return None
+        return [r.sample(config.batch_size, self.rngs[i], agent.device)
+                for i, r in enumerate(self.replays)]
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+class GroupRun:
+    """The seeds of one config trained together: their agent, data, monitors and state."""
+
+    def __init__(self, configs: list[RunConfig], store: RunStore | None,
+                 device: torch.device) -> None:
+        self.configs, self.store = configs, store
+        self.base = base = configs[0]
+        self.seeds = [c.seed for c in configs]
+        self.prepared = prepare(base, device)
+        batched = len(configs) > 1
+        self.agent = agent_class(base.algorithm)(
+            self.prepared.data.state_dim, self.prepared.data.action_dim,
+            make_config(base.algorithm, base.agent), seed=self.seeds[0],
+            seeds=self.seeds if batched else None, device=device)
+        self.samplers = [torch.Generator().manual_seed(streams.MINIBATCHES(s)) for s in self.seeds]
+        self.views = [RunView(self.agent, i, s,
+                              monitor_set(self.prepared.data, base.monitors.seem_samples, s),
+                              self.prepared, base.monitors) for i, s in enumerate(self.seeds)]
+        self.monitors: list[list[Monitor]] = [build_monitors(base.monitors) for _ in self.seeds]
+        self.online = OnlineEnvs(base, self.prepared, self.seeds) if base.online else None
+        self.rows: list[list[Row]] = [[] for _ in self.seeds]
+        self.diverged: list[int | None] = [None for _ in self.seeds]
+        self.start, self.elapsed = 0, 0.0
+        # a group's key: its runs' keys in order (the store's keys cover code and data too)
+        keys = "".join(store.key(c) for c in configs) if store is not None else ""
+        self.group_key = hashlib.sha256(keys.encode()).hexdigest()[:16]
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def restore(self) -> None:
+        state = self.store.load_checkpoint(self.base.algorithm, self.group_key) \
+            if self.store is not None else None
+        if state is None:
+            return
+        self.agent.load_state_dict(state["agent"])
+        for g, s in zip(self.samplers, state["samplers"], strict=True):
+            g.set_state(s)
+        self.rows, self.diverged, self.start = state["rows"], state["diverged"], state["step"]
+        self.rows = [[tuple(r) for r in rows] for rows in self.rows]  # type: ignore[misc]
+        self.elapsed = state["elapsed"]
+        for monitors, saved in zip(self.monitors, state["monitors"], strict=True):
+            for monitor in monitors:
+                monitor.load_state_dict(saved.get(monitor.name, {}))
+        if self.online is not None and self.start > 0:
+            self.online.load_state_dict(state["online"], self.start)
+
+    def checkpoint(self, step: int, elapsed: float) -> None:
+        if self.store is None:
+            return
+        state: dict[str, Any] = {
+            "agent": self.agent.state_dict(), "samplers": [g.get_state() for g in self.samplers],
+            "rows": self.rows, "diverged": self.diverged, "step": step, "elapsed": elapsed,
+            "monitors": [{m.name: m.state_dict() for m in monitors} for monitors in self.monitors]}
+        if self.online is not None:
+            state["online"] = self.online.state_dict()
+        self.store.save_checkpoint(self.base.algorithm, self.group_key, state)
+
+    # -- monitoring ----------------------------------------------------------------------------
+    def record(self, step: int) -> None:
+        """Every due monitor of every live seed; Q first, which may end a seed's run."""
+        last = self.base.steps
+        threshold = self.base.monitors.divergence_threshold
+        for i, s in enumerate(self.seeds):
+            if self.diverged[i] is not None:
+                continue
+            values: dict[str, float] = {}
+            for monitor in self.monitors[i]:
+                if not monitor.due(step, last):
+                    continue
+                metrics = monitor(self.views[i], step)
+                if monitor.name == "q" and diverged(metrics, threshold):
+                    self.diverged[i] = step
+                    self.rows[i].append((step, s, "diverged", float(step)))
+                    self.rows[i].extend((step, s, k, v) for k, v in metrics.items())
+                    break
+                values.update(metrics)
+            else:
+                self.rows[i].extend((step, s, k, v) for k, v in values.items())
+
+    def check_divergence(self, step: int) -> None:
+        """After a non-finite update: find which seeds blew up, now (Q only, no rows)."""
+        threshold = self.base.monitors.divergence_threshold
+        for i, s in enumerate(self.seeds):
+            q = next(m for m in self.monitors[i] if m.name == "q")
+            if self.diverged[i] is None and diverged(q(self.views[i], step), threshold):
+                self.diverged[i] = step
+                self.rows[i].append((step, s, "diverged", float(step)))
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self, progress: bool, interrupt_at: int | None) -> list[RunResult]:
+        base, agent = self.base, self.agent
+        self.restore()
+        checkpoint_every = base.monitors.checkpoint_interval(base.steps)
+        t_start = time.perf_counter()
+        if self.start == 0:
+            self.record(0)
+        bar = tqdm(range(self.start + 1, base.steps + 1), disable=not progress,
+                   initial=self.start, total=base.steps,
+                   desc=f"{base.algorithm} seeds {self.seeds}", mininterval=2.0)
+        for step in bar:
+            if all(d is not None for d in self.diverged):
+                break
+            if self.online is not None:
+                batches = self.online.step(agent, step)
+            else:
+                batches = [self.prepared.data.sample(base.batch_size, g) for g in self.samplers]
+            if batches is not None:
+                metrics = agent.update(_stack(batches) if len(batches) > 1 else batches[0])
+                if not all(math.isfinite(v) for v in metrics.values()):
+                    self.check_divergence(step)
+            if any(m.due(step, base.steps) for m in self.monitors[0]):
+                self.record(step)
+            if interrupt_at is not None and step == interrupt_at:
+                raise KeyboardInterrupt(f"interrupted at step {step}")
+            if step % checkpoint_every == 0 and step < base.steps:
+                self.checkpoint(step, self.elapsed + time.perf_counter() - t_start)
+        bar.close()
+        seconds = self.elapsed + time.perf_counter() - t_start
+        results = []
+        for i, c in enumerate(self.configs):
+            for monitor in self.monitors[i]:
+                self.rows[i].extend(monitor.finish(self.views[i]))
+            result = RunResult(c, self.rows[i], self.diverged[i], seconds / len(self.configs))
+            if self.store is not None:
+                snapshots = next((m.snapshots for m in self.monitors[i]
+                                  if isinstance(m, SnapshotMonitor)), None)
+                self.store.save(c, result, snapshots)
+            results.append(result)
+        if self.store is not None:
+            self.store.drop_checkpoint(base.algorithm, self.group_key)
+        if self.online is not None:
+            self.online.close()
+        return results

@@ -1,0 +1,27 @@
+"""SEEM of the first critic on the fixed X and X* = (s', π(s'))."""
+
+from __future__ import annotations
+
+import torch
+
+from seemrepro.core.seem import seem
+from seemrepro.engine.monitors.base import Monitor, RunView, register_monitor
+
+
+@register_monitor
+class SEEMMonitor(Monitor):
+    """Raw and normalized SEEM (``seem``, ``seem_normalized``) with the NTK divided by the
+    number of parameters P, as the paper's code does: the raw value is comparable across
+    critic sizes, and the normalized one is ``λ_max / ‖A‖_F`` either way."""
+
+    name = "seem"
+    order = 10
+
+    def __call__(self, run: RunView, step: int) -> dict[str, float]:
+        critic, actor = run.agent.critic_of(run.index), run.agent.actor_of(run.index)
+        x = run.x
+        with torch.no_grad():
+            x_in = torch.cat([x.states, x.actions], dim=-1)
+            x_next = torch.cat([x.next_states, actor(x.next_states)], dim=-1)
+        result = seem(critic, x_in, x_next, run.agent.config.gamma, normalize_by_parameters=True)
+        return {"seem": result.raw, "seem_normalized": result.normalized}

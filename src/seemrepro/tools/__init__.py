@@ -1,0 +1,1 @@
+"""Tooling around the library: benchmarks, the d3rlpy peer and the book pipeline."""

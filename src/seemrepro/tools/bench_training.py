@@ -1,0 +1,354 @@
+"""Training benchmark: update throughput against d3rlpy, batched seeds, FLOP rate, SEEM cost.
+
+Every ratio comes from measurements taken in one run on one machine, in ``Plan.rounds`` rounds
+that interleave the two sides (each rate is the best of its rounds: other processes on a shared
+machine only ever slow a measurement down), with
+two torch threads on both sides, the same dataset (``rollout/Hopper-v5/20000``), batch 256
+and 256-256 networks:
+
+1. updates/s of TD3+BC, IQL and CQL, one seed: ours (batch sampling + ``agent.update``, the
+   engine's inner loop) against d3rlpy 2.8.1's ``fit`` (``n_steps`` with no logging, progress
+   bar or evaluation, timed after an untimed warm-up ``fit`` that built the model; its batch
+   sampling is included, as in ours). d3rlpy runs in ``.venv-bench`` (:mod:`seemrepro.tools.peer`),
+   once as a user runs it and once with the glibc allocator settings of
+   :func:`seemrepro.runtime.tune_allocator` (which our engine applies); the verdict compares
+   against the first.
+2. for each of those algorithms, N = 5 seeds as one batched agent against 5 single-seed agents
+   trained one after another (seed-updates/s);
+3. the FLOP rate of one TD3+BC update (counted by ``FlopCounterMode``) over this machine's
+   float32 matmul peak, measured in the same run;
+4. the SEEM monitor's share of training time at :class:`~seemrepro.engine.MonitorConfig`'s
+   defaults: one monitor call timed, scaled by its interval.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from seemrepro.datasets.resolve import resolve_dataset
+from seemrepro.rl.agents import Agent, agent_class, make_config
+from seemrepro.rl.buffers import Batch, TransitionBuffer
+from seemrepro.tools import peer
+
+ALGORITHMS = ("td3bc", "iql", "cql")
+DATASET = "rollout/Hopper-v5/20000"
+THREADS = 2
+BATCH = 256
+SEEDS = (0, 1, 2, 3, 4)
+TARGET_VS_D3RLPY = 1.5
+TARGET_BATCHED = 1.2
+TARGET_BATCHED_GPU = 4.0
+TARGET_SEEM_SHARE = 0.10
+PEAK_SIZES = ((4096, 4096, 4096), (2048, 2048, 2048), (1024, 1024, 1024), (256, 256, 256),
+              (256, 256, 256))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many updates each measurement times (``quick``: seconds, for tests)."""
+
+    steps: dict[str, int] = field(default_factory=lambda: {"td3bc": 400, "iql": 400, "cql": 80})
+    warmup: dict[str, int] = field(default_factory=lambda: {"td3bc": 50, "iql": 50, "cql": 20})
+    batched_steps: dict[str, int] = field(
+        default_factory=lambda: {"td3bc": 150, "iql": 150, "cql": 20})
+    rounds: int = 3
+    seem_repeats: int = 2
+    peak_repeats: int = 3
+
+    @classmethod
+    def quick(cls) -> Plan:
+        return cls(steps={"td3bc": 20, "iql": 20, "cql": 6},
+                   warmup={"td3bc": 4, "iql": 4, "cql": 2},
+                   batched_steps={"td3bc": 6, "iql": 6, "cql": 2}, rounds=1,
+                   seem_repeats=1, peak_repeats=1)
+
+
+def verdict(value: float, target: float, *, below: bool = False) -> str:
+    """``PASS`` when ``value`` meets ``target`` (at least, or under it when ``below``)."""
+    if math.isnan(value):  # nothing measured
+        return "FAIL"
+    return "PASS" if (value < target if below else value >= target) else "FAIL"
+
+
+# -- our side -----------------------------------------------------------------------------------
+def training_data(device: torch.device) -> TransitionBuffer:
+    """The benchmark's dataset, state-normalized as the training engine does."""
+    from seemrepro.engine.config import RunConfig
+    from seemrepro.engine.data import prepare
+
+    return prepare(RunConfig("td3bc", DATASET), device).data
+
+
+def make_agent(algorithm: str, data: TransitionBuffer, device: torch.device,
+               seeds: Sequence[int] | None = None) -> Agent:
+    cls = agent_class(algorithm)
+    return cls(data.state_dim, data.action_dim, make_config(algorithm), seed=0,
+               seeds=list(seeds) if seeds is not None else None, device=device)
+
+
+def stack(batches: list[Batch]) -> Batch:
+    return Batch(*[torch.stack([getattr(b, f.name) for b in batches])
+                   for f in dataclasses.fields(Batch)])
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed_updates(agent: Agent, data: TransitionBuffer, steps: int, warmup: int,
+                  generators: list[torch.Generator]) -> float:
+    """Seconds for ``steps`` (sample + update) steps after ``warmup`` untimed ones."""
+    def one() -> None:
+        batches = [data.sample(BATCH, g) for g in generators]
+        agent.update(stack(batches) if agent.batched else batches[0])
+
+    for _ in range(warmup):
+        one()
+    _sync(agent.device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        one()
+    _sync(agent.device)
+    return time.perf_counter() - start
+
+
+def batched_vs_sequential(algorithm: str, data: TransitionBuffer, steps: int, warmup: int,
+                          device: torch.device, seeds: Sequence[int] = SEEDS
+                          ) -> dict[str, Any]:
+    """Seed-updates/s of one batched agent over ``seeds`` and of single agents in turn."""
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    agent = make_agent(algorithm, data, device, seeds)
+    batched = len(seeds) * steps / timed_updates(agent, data, steps, warmup, gens)
+    seconds = 0.0
+    for s, g in zip(seeds, gens, strict=True):
+        single = make_agent(algorithm, data, device)
+        single.generators[0].manual_seed(s)
+        seconds += timed_updates(single, data, steps, warmup, [g])
+    sequential = len(seeds) * steps / seconds
+    return {"seeds": len(seeds), "batched": batched, "sequential": sequential,
+            "ratio": batched / sequential}
+
+
+# -- FLOPs ---------------------------------------------------------------------------------------
+def count_flops(fn: Callable[[], Any]) -> int:
+    """Floating-point operations (2 per multiply-add) of the matmuls/convolutions ``fn`` runs."""
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def update_flops(agent: Agent, data: TransitionBuffer, updates: int = 2) -> float:
+    """FLOPs of one update, averaged over ``updates`` (TD3's actor steps every other one)."""
+    g = torch.Generator().manual_seed(1)
+
+    def run() -> None:
+        for _ in range(updates):
+            agent.update(data.sample(BATCH, g))
+
+    return count_flops(run) / updates
+
+
+def matmul_peak(device: torch.device, repeats: int = 3,
+                sizes: Sequence[tuple[int, int, int]] = PEAK_SIZES) -> dict[str, Any]:
+    """Best float32 matmul rate (FLOP/s) over a few large and 256-sized products."""
+    best = 0.0
+    rates: dict[str, float] = {}
+    for m, k, n in sizes:
+        a = torch.randn(m, k, device=device)
+        b = torch.randn(k, n, device=device)
+        inner = max(1, int(2e9 // (2 * m * k * n)))  # about 2 GFLOP per timing
+        torch.mm(a, b)
+        times = []
+        for _ in range(repeats):
+            _sync(device)
+            start = time.perf_counter()
+            for _ in range(inner):
+                torch.mm(a, b)
+            _sync(device)
+            times.append((time.perf_counter() - start) / inner)
+        rate = 2 * m * k * n / min(times)
+        rates[f"{m}x{k}x{n}"] = max(rate, rates.get(f"{m}x{k}x{n}", 0.0))
+        best = max(best, rate)
+    return {"peak_flops": best, "by_size": rates}
+
+
+# -- SEEM monitor -------------------------------------------------------------------------------
+def seem_share(agent: Agent, data: TransitionBuffer, update_rate: float, repeats: int
+               ) -> dict[str, float]:
+    """Time one SEEM monitor call at the default M; share = t / (t + interval / update rate)."""
+    from seemrepro.engine.config import MonitorConfig
+    from seemrepro.engine.data import monitor_set
+    from seemrepro.engine.monitors import RunView, SEEMMonitor
+
+    mon = MonitorConfig()
+    view = RunView(agent, 0, 0, monitor_set(data, mon.seem_samples, 0), None,  # type: ignore[arg-type]
+                   mon)
+    monitor = SEEMMonitor(mon.seem_every)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        monitor(view, 0)
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    training = mon.seem_every / update_rate
+    return {"seem_seconds": seconds, "interval": mon.seem_every, "samples": mon.seem_samples,
+            "training_seconds_per_interval": training, "share": seconds / (seconds + training)}
+
+
+# -- d3rlpy side --------------------------------------------------------------------------------
+def d3rlpy_rates(data: TransitionBuffer, plan: Plan, *, tuned_allocator: bool
+                 ) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="seemrepro-bench-") as tmp:
+        path = peer.export_transitions(data, Path(tmp) / "data.npz")
+        spec = {"mode": "bench", "data": str(path), "steps": plan.steps,
+                "warmup": max(plan.warmup.values()), "hidden": [256, 256],
+                "options": {a: {**peer.d3rlpy_options(a), "batch_size": BATCH}
+                            for a in plan.steps}}
+        answer = peer.run_worker(spec, tuned_allocator=tuned_allocator, threads=THREADS)
+    return {k: float(v) for k, v in answer["rates"].items()}
+
+
+# -- the whole section --------------------------------------------------------------------------
+def throughput_rows(ours: dict[str, float], d3rlpy: dict[str, float],
+                    d3rlpy_tuned: dict[str, float]) -> list[dict[str, Any]]:
+    rows = []
+    for a, rate in ours.items():
+        ratio = rate / d3rlpy[a] if d3rlpy.get(a) else math.nan
+        tuned = rate / d3rlpy_tuned[a] if d3rlpy_tuned.get(a) else math.nan
+        rows.append({"algorithm": a, "seemrepro": rate, "d3rlpy": d3rlpy.get(a, math.nan),
+                     "d3rlpy_tuned_malloc": d3rlpy_tuned.get(a, math.nan), "ratio": ratio,
+                     "ratio_tuned_malloc": tuned, "target": TARGET_VS_D3RLPY,
+                     "verdict": verdict(ratio, TARGET_VS_D3RLPY)})
+    return rows
+
+
+def format_report(results: dict[str, Any]) -> str:
+    """The section's printed table and lines (one PASS/FAIL per target)."""
+    meta = results["meta"]
+    lines = [(f"== training benchmark: {meta['dataset']}, batch {BATCH}, 256-256 networks, "
+             f"torch threads {meta['threads']} both sides, allocator tuned here: "
+             f"{meta['allocator_tuned']}"),
+             (f"1. update throughput, one seed (updates/s, best of {meta.get('rounds', 1)} "
+              "interleaved rounds); d3rlpy: fit(n_steps) after a warm-up fit, no logging or "
+              "evaluation"),
+             (f"{'algorithm':10s} {'seemrepro':>10s} {'d3rlpy':>8s} {'d3rlpy+malloc':>14s} "
+             f"{'ratio':>7s} {'ratio+malloc':>13s} {'target':>7s}  verdict")]
+    for r in results["throughput"]:
+        lines.append(f"{r['algorithm']:10s} {r['seemrepro']:10.1f} {r['d3rlpy']:8.1f} "
+                     f"{r['d3rlpy_tuned_malloc']:14.1f} {r['ratio']:6.2f}x "
+                     f"{r['ratio_tuned_malloc']:12.2f}x {'>=' + format(r['target'], 'g') + 'x':>7s}"
+                     f"  {r['verdict']}")
+    lines.append(f"2. N={len(SEEDS)} seeds as one batched agent vs single-seed agents in turn "
+                 f"(seed-updates/s, best of {meta.get('rounds', 1)} rounds)")
+    for b in results["batched"]:
+        lines.append(f"{b['algorithm']:10s} batched {b['batched']:8.1f} vs sequential "
+                     f"{b['sequential']:8.1f}: {b['ratio']:.2f}x (target >= {TARGET_BATCHED:g}x) "
+                     f"{b['verdict']}")
+    f = results["flops"]
+    lines.append(f"3. TD3+BC update {f['update_flops'] / 1e6:.1f} MFLOP x {f['updates_per_second']:.1f}"
+                 f" upd/s = {f['achieved_flops'] / 1e9:.2f} GFLOP/s; matmul peak "
+                 f"{f['peak_flops'] / 1e9:.1f} GFLOP/s (best of {', '.join(f['peak_by_size'])}); "
+                 f"fraction {100 * f['fraction']:.1f}%")
+    s = results["seem"]
+    lines.append(f"4. SEEM monitor (M={s['samples']}, every {s['interval']} updates): "
+                 f"{s['seem_seconds']:.2f} s per call vs {s['training_seconds_per_interval']:.1f} s "
+                 f"of training per interval: {100 * s['share']:.2f}% of training time (target < "
+                 f"{100 * TARGET_SEEM_SHARE:g}%) {s['verdict']}  [timed call scaled by interval]")
+    g = results["gpu"]
+    if g is None:
+        lines.append("GPU: no GPU present (torch.cuda.is_available() is False); the batched-"
+                     f"seeds GPU target ({TARGET_BATCHED_GPU:g}x) was not measured")
+    else:
+        lines.append(f"GPU {g['device']}: {g['algorithm']} N={g['seeds']} batched "
+                     f"{g['batched']:.1f} vs sequential {g['sequential']:.1f} seed-updates/s: "
+                     f"{g['ratio']:.2f}x (target >= {TARGET_BATCHED_GPU:g}x) {g['verdict']}")
+    verdicts = ([r["verdict"] for r in results["throughput"]]
+                + [b["verdict"] for b in results["batched"]] + [s["verdict"]])
+    if g is not None:
+        verdicts.append(g["verdict"])
+    lines.append(f"SUMMARY training: {verdicts.count('PASS')}/{len(verdicts)} targets PASS "
+                 f"{'PASS' if all(v == 'PASS' for v in verdicts) else 'FAIL'}")
+    return "\n".join(lines)
+
+
+def best_of(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Per key, the highest rate over the rounds: the least disturbed by other processes."""
+    return {k: max(r[k] for r in rounds) for k in rounds[0]}
+
+
+def run(plan: Plan | None = None, *, json_path: Path | None = None,
+        algorithms: Sequence[str] = ALGORITHMS) -> dict[str, Any]:
+    """Measure every rate ``plan.rounds`` times, the sides interleaved, and keep each best."""
+    from seemrepro import runtime
+
+    plan = plan or Plan()
+    torch.set_num_threads(THREADS)
+    tune = getattr(runtime, "tune_allocator", None)
+    allocator_tuned = bool(tune()) if tune is not None else False
+    cpu = torch.device("cpu")
+    data = training_data(cpu)
+    raw = resolve_dataset(DATASET)  # raw states: d3rlpy standardizes them itself
+    sub = dataclasses.replace(plan, steps={a: plan.steps[a] for a in algorithms})
+    agents = {a: make_agent(a, data, cpu) for a in algorithms}
+    gens = {a: [torch.Generator().manual_seed(0)] for a in algorithms}
+    rounds: dict[str, list[dict[str, float]]] = {
+        "ours": [], "d3rlpy": [], "d3rlpy_tuned": [], **{f"batched_{a}": [] for a in algorithms}}
+    for r in range(plan.rounds):
+        rounds["ours"].append({a: plan.steps[a] / timed_updates(
+            agents[a], data, plan.steps[a], plan.warmup[a] if r == 0 else 0, gens[a])
+            for a in algorithms})
+        rounds["d3rlpy"].append(d3rlpy_rates(raw, sub, tuned_allocator=False))
+        rounds["d3rlpy_tuned"].append(d3rlpy_rates(raw, sub, tuned_allocator=True))
+        for a in algorithms:
+            b = batched_vs_sequential(a, data, plan.batched_steps[a], plan.warmup[a], cpu)
+            rounds[f"batched_{a}"].append({"batched": b["batched"],
+                                           "sequential": b["sequential"]})
+    ours, d3, d3_tuned = (best_of(rounds[k]) for k in ("ours", "d3rlpy", "d3rlpy_tuned"))
+    batched = []
+    for a in algorithms:
+        best = best_of(rounds[f"batched_{a}"])
+        ratio = best["batched"] / best["sequential"]
+        batched.append({"algorithm": a, "seeds": len(SEEDS), **best, "ratio": ratio,
+                        "verdict": verdict(ratio, TARGET_BATCHED)})
+    flops = update_flops(agents["td3bc"], data)
+    peak = matmul_peak(cpu, plan.peak_repeats)
+    achieved = flops * ours["td3bc"]
+    seem: dict[str, Any] = seem_share(agents["td3bc"], data, ours["td3bc"], plan.seem_repeats)
+    seem["verdict"] = verdict(seem["share"], TARGET_SEEM_SHARE, below=True)
+    gpu = None
+    if torch.cuda.is_available():
+        dev = torch.device("cuda")
+        gpu = batched_vs_sequential("td3bc", training_data(dev), plan.batched_steps["td3bc"],
+                                    plan.warmup["td3bc"], dev)
+        gpu.update(algorithm="td3bc", device=torch.cuda.get_device_name(dev),
+                   verdict=verdict(gpu["ratio"], TARGET_BATCHED_GPU))
+    results = {
+        "meta": {"dataset": DATASET, "threads": THREADS, "batch": BATCH, "rounds": plan.rounds,
+                 "allocator_tuned": allocator_tuned, "torch": torch.__version__,
+                 "plan": dataclasses.asdict(plan),
+                 "d3rlpy_measure": "fit(n_steps=N, n_steps_per_epoch=N, no logging/evaluation) "
+                                   "after an untimed warm-up fit that built the model",
+                 "seem_measure": "one seem_monitor call timed (median), scaled by its interval",
+                 "per_round": rounds},
+        "throughput": throughput_rows(ours, d3, d3_tuned), "batched": batched,
+        "flops": {"update_flops": flops, "updates_per_second": ours["td3bc"],
+                  "achieved_flops": achieved, "peak_flops": peak["peak_flops"],
+                  "peak_by_size": peak["by_size"], "fraction": achieved / peak["peak_flops"]},
+        "seem": seem, "gpu": gpu}
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(results, indent=1))
+    return results
