@@ -71,7 +71,8 @@ from seemrepro.datasets.behaviour import LOCOMOTION_ENVS, behaviour_dir, env_slu
 from seemrepro.datasets.generate import LOCOMOTION_KINDS, dataset_id
 from seemrepro.datasets.maze import MAZES, maze_dataset_id
 from seemrepro.datasets.smoke import generate_missing, smoke_root
-from seemrepro.datasets.summary import complete_episode_returns, return_histograms, summary_table
+from seemrepro.datasets.summary import complete_episode_returns, summary_table
+from seemrepro.plots.datasets import return_histograms
 from seemrepro.runtime import by_profile
 
 scale = by_profile(profile, smoke=0.01, book=1.0, paper=1.0)

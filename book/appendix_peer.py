@@ -53,7 +53,7 @@ from seemrepro import plots
 from seemrepro.datasets import load, normalized_score
 from seemrepro.datasets.smoke import smoke_root
 from seemrepro.datasets.summary import complete_episode_returns
-from seemrepro.engine.store import RunStore
+from seemrepro.engine import RunStore
 from seemrepro.runtime import by_profile, set_threads
 from seemrepro.tools import peer
 

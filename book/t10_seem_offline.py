@@ -37,8 +37,7 @@ import pandas as pd
 from seemrepro import plots
 from seemrepro.core.predict import first_crossing_or_none
 from seemrepro.datasets import load_subset
-from seemrepro.engine.loop import MonitorConfig, RunConfig, train
-from seemrepro.engine.store import RunStore
+from seemrepro.engine import MonitorConfig, RunConfig, RunStore, train
 from seemrepro.runtime import by_profile, set_threads
 
 set_threads()

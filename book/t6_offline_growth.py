@@ -34,8 +34,7 @@ import pandas as pd
 from seemrepro import plots
 from seemrepro.core.predict import adam_growth
 from seemrepro.critics import CriticConfig, build_critic, parameter_count
-from seemrepro.engine.loop import MonitorConfig, RunConfig, train
-from seemrepro.engine.store import RunStore
+from seemrepro.engine import MonitorConfig, RunConfig, RunStore, train
 from seemrepro.plots.divergence import adam_growth_panels
 from seemrepro.runtime import by_profile, set_threads
 
