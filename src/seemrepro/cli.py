@@ -32,8 +32,16 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {message}\n")
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows an option's default, unless its help already explains it or it has none to show
+    (``argparse.ArgumentDefaultsHelpFormatter`` would append ``(default: None)`` to those)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if ("default" in text or action.default in (None, False, [], argparse.SUPPRESS)
+                or not (action.option_strings or action.nargs == "?")):
+            return action.help
+        return f"{text} (default: %(default)s)"
 
 
 def split_top_level(text: str) -> list[str]:
@@ -177,8 +185,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help=f"one of {', '.join(ALGORITHMS)}; `seemrepro options <algorithm>` lists "
                         f"its --set options")
     p.add_argument("--steps", type=positive_int, default=100_000, help="gradient steps")
-    p.add_argument("--batch-size", type=positive_int, default=256)
-    p.add_argument("--seeds", type=parse_seeds, default=[0], help="3, 0-4 or 0,2,5")
+    p.add_argument("--batch-size", type=positive_int, default=256,
+                   help="transitions per minibatch and seed")
+    p.add_argument("--seeds", type=parse_seeds, default="0", help="3, 0-4 or 0,2,5")
     p.add_argument("--set", dest="options", type=parse_assignment, action="append", default=[],
                    metavar="KEY=VALUE",
                    help="agent option, e.g. tau=1.0, critic.norm=layernorm, critic.hidden=256,256")
@@ -253,18 +262,16 @@ def run_training(args: argparse.Namespace) -> None:
 
 
 def list_runs(args: argparse.Namespace) -> None:
-    from seemrepro.engine.store import flatten
+    from seemrepro.engine.store import _matches, flatten
 
     store = RunStore(args.runs)
     wanted = {k: parse_value(v) for k, v in args.filter}
-    runs = []
-    for run in store.runs():
-        flat = flatten(run.record)
-        unknown = [k for k in wanted if k not in flat]
-        if unknown or any(flat[k] != (tuple(v) if isinstance(v, list) else v)
-                          for k, v in wanted.items()):
-            continue
-        runs.append(run)
+    stored = [(run, flatten(run.record)) for run in store.runs()]
+    known = set().union(*(flat for _, flat in stored))
+    unknown = sorted(set(wanted) - known) if stored else []
+    if unknown:  # a misspelt key would otherwise silently match nothing
+        raise ValueError(f"unknown filter(s) {unknown}; keys include {', '.join(sorted(known))}")
+    runs = [run for run, flat in stored if _matches(flat, wanted)]
     if args.action == "status":
         counts: dict[str, int] = {}
         for run in runs:

@@ -80,7 +80,8 @@ class OnlineEnvs:
         import gymnasium as gym
 
         self.config, self.seeds = config, seeds
-        self.envs = [gym.make(prepared.env_id) for _ in seeds]  # type: ignore[arg-type]
+        self.envs: list[Any] = [gym.make(prepared.env_id)  # type: ignore[arg-type]
+                                for _ in seeds]
         self.replays = [ReplayBuffer(max(config.steps, 1), prepared.data.state_dim,
                                      prepared.data.action_dim) for _ in seeds]
         self.obs: list[Any] = [env.reset(seed=s)[0] for env, s in zip(self.envs, seeds)]

@@ -259,7 +259,7 @@ def load_frame(root: Path | str | None = None, *, include_stale: bool = False,
     keep = {metrics} if isinstance(metrics, str) else set(metrics) if metrics else None
     frames = []
     columns: set[str] = set()
-    for run in RunStore(root).runs(check_data=not include_stale):
+    for run in RunStore(root).runs():  # data checked even with include_stale: "status" is true
         if run.summary is None or (run.status != "done" and not include_stale):
             continue
         flat = {**flatten(run.record), "diverged_at": run.summary.get("diverged_at"),

@@ -35,6 +35,16 @@ class RunView:
     prepared: Prepared
     config: MonitorConfig
 
+    @property
+    def critic(self) -> Any:
+        """This seed's first critic, as a plain module ``f(x) -> (N,)``."""
+        return self.agent.critic_of(self.index)
+
+    @property
+    def actor(self) -> Any:
+        """This seed's policy, as a plain module."""
+        return self.agent.actor_of(self.index)
+
 
 class Monitor(ABC):
     """Metrics of one seed every ``every`` steps (0: never)."""

@@ -23,7 +23,7 @@ class EvaluationMonitor(Monitor):
         prepared = run.prepared
         if prepared.env_id is None:
             raise ValueError("the evaluation monitor needs a dataset with an environment id")
-        policy = torch_policy(run.agent.actor_of(run.index), state_mean=prepared.mean.numpy(),
+        policy = torch_policy(run.actor, state_mean=prepared.mean.numpy(),
                               state_std=prepared.std.numpy(), device=run.agent.device)
         returns = evaluate(policy, prepared.env_id, run.config.eval_episodes,
                            seeds.EVALUATION(step))

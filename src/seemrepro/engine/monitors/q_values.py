@@ -21,10 +21,9 @@ class QMonitor(Monitor):
     order = 0
 
     def __call__(self, run: RunView, step: int) -> dict[str, float]:
-        critic, actor = run.agent.critic_of(run.index), run.agent.actor_of(run.index)
-        x = run.x
+        critic, x = run.critic, run.x
         with torch.no_grad():
-            policy = actor(x.states)
+            policy = run.actor(x.states)
             q_data = critic(torch.cat([x.states, x.actions], dim=-1))
             q_policy = critic(torch.cat([x.states, policy], dim=-1))
             corner = run.agent.config.max_action * math.sqrt(run.agent.action_dim)

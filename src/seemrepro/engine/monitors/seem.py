@@ -18,10 +18,9 @@ class SEEMMonitor(Monitor):
     order = 10
 
     def __call__(self, run: RunView, step: int) -> dict[str, float]:
-        critic, actor = run.agent.critic_of(run.index), run.agent.actor_of(run.index)
         x = run.x
         with torch.no_grad():
             x_in = torch.cat([x.states, x.actions], dim=-1)
-            x_next = torch.cat([x.next_states, actor(x.next_states)], dim=-1)
-        result = seem(critic, x_in, x_next, run.agent.config.gamma, normalize_by_parameters=True)
+            x_next = torch.cat([x.next_states, run.actor(x.next_states)], dim=-1)
+        result = seem(run.critic, x_in, x_next, run.agent.config.gamma, normalize_by_parameters=True)
         return {"seem": result.raw, "seem_normalized": result.normalized}

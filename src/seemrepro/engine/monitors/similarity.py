@@ -70,13 +70,12 @@ class SnapshotMonitor(Monitor):
         self.snapshots: Snapshots = {}
 
     def __call__(self, run: RunView, step: int) -> dict[str, float]:
-        self.snapshots[step] = {"actor": flat_parameters(run.agent.actor_of(run.index)).cpu(),
-                                "critic": flat_parameters(run.agent.critic_of(run.index)).cpu()}
+        self.snapshots[step] = {"actor": flat_parameters(run.actor).cpu(),
+                                "critic": flat_parameters(run.critic).cpu()}
         return {}
 
     def finish(self, run: RunView) -> list[Row]:
-        return similarity_rows(self.snapshots, run.agent.critic_of(run.index),
-                               run.agent.actor_of(run.index), run.x, run.seed)
+        return similarity_rows(self.snapshots, run.critic, run.actor, run.x, run.seed)
 
     def state_dict(self) -> dict[str, Any]:
         return {"snapshots": self.snapshots}
