@@ -28,7 +28,7 @@ def stored(root: Path, key: str) -> list:
         for part in key.split("."):
             node = node[part]
         values.append(tuple(node) if isinstance(node, list) else node)
-    return sorted(values, key=repr)
+    return sorted(values)
 
 
 def train_td3(root: Path, hidden: str = "16,16") -> list[str]:
@@ -79,7 +79,7 @@ def test_grid_sweeps_list_values(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(cli, "set_threads", threads.append)
     assert main(["sweep", "td3", "--dataset", "synthetic/200", "--grid",
                  "critic.hidden=[16,16],[8]", "--threads", "1", *tiny(tmp_path, 10)]) == 0
-    assert stored(tmp_path, "agent.critic.hidden") == [(16, 16), (8,)]
+    assert stored(tmp_path, "agent.critic.hidden") == [(8,), (16, 16)]
     assert threads == [1]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import io
 import os
 import platform
 import random
@@ -13,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -168,6 +169,44 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def to_safe(value: Any) -> Any:
+    """NumPy arrays become tagged tensors, recursively; everything else must already be a
+    tensor or a plain value (what ``torch.load(weights_only=True)`` accepts)."""
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(value))}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: to_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(to_safe(v) for v in value)
+    return value
+
+
+def from_safe(value: Any) -> Any:
+    """Inverse of :func:`to_safe`."""
+    if isinstance(value, dict):
+        if set(value) == {"__ndarray__"}:
+            return value["__ndarray__"].numpy()
+        return {k: from_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(from_safe(v) for v in value)
+    return value
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """A checkpoint of tensors and plain values (NumPy arrays allowed), written atomically."""
+    buffer = io.BytesIO()
+    torch.save(to_safe(state), buffer)
+    atomic_write(path, buffer.getvalue())
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """Inverse of :func:`save_state`, with ``weights_only=True``: a checkpoint on a shared
+    filesystem can hold tensors and plain values, never code to run."""
+    return from_safe(torch.load(path, map_location="cpu", weights_only=True))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)

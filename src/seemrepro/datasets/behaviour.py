@@ -27,7 +27,7 @@ from seemrepro.rl.agents.td3 import TD3, TD3Config
 from seemrepro.rl.buffers import ReplayBuffer
 from seemrepro.rl.evaluation import evaluate, torch_policy
 from seemrepro.rl.networks import DeterministicActor
-from seemrepro.runtime import project_root, seed_everything
+from seemrepro.runtime import atomic_write, load_state, project_root, save_state, seed_everything
 
 LOCOMOTION_ENVS: tuple[str, ...] = ("Hopper-v5", "Walker2d-v5", "HalfCheetah-v5")
 
@@ -64,9 +64,7 @@ def load_actor(path: Path, state_dim: int, action_dim: int,
 
 
 def _save_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
+    atomic_write(path, json.dumps(data, indent=1))
 
 
 def train_behaviour(config: BehaviourConfig, root: Path | None = None) -> dict[str, Any]:
@@ -90,7 +88,7 @@ def train_behaviour(config: BehaviourConfig, root: Path | None = None) -> dict[s
     train_returns: list[tuple[int, float]] = []
 
     if ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        ck = load_state(ckpt_path)
         agent.load_state_dict(ck["agent"])
         n = ck["replay_size"]
         for name in ("states", "actions", "rewards", "next_states", "dones"):
@@ -113,14 +111,13 @@ def train_behaviour(config: BehaviourConfig, root: Path | None = None) -> dict[s
 
     def checkpoint() -> None:
         n = replay.size
-        torch.save({
+        save_state(ckpt_path, {
             "agent": agent.state_dict(), "replay_size": n,
             "replay": {name: getattr(replay, name)[:n].copy()
                        for name in ("states", "actions", "rewards", "next_states", "dones")},
             "rng": rng.bit_generator.state, "step": step, "elapsed": elapsed,
             "episodes": episodes, "snapshots": snapshots, "train_returns": train_returns,
-        }, ckpt_path.with_suffix(".tmp"))
-        ckpt_path.with_suffix(".tmp").replace(ckpt_path)
+        })
         _save_json(manifest_path, manifest(False))
 
     obs, _ = env.reset(seed=config.seed + episodes)

@@ -35,12 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from seemrepro.engine.config import ROW_COLUMNS, RunConfig, RunResult
 from seemrepro.engine.versions import code_version, data_fingerprint
-from seemrepro.runtime import atomic_write, project_root
+from seemrepro.runtime import atomic_write, load_state, project_root, save_state
 
 CHECKPOINTS = "_checkpoints"
 
@@ -54,32 +53,6 @@ def key_record(config: RunConfig) -> dict[str, Any]:
     """What a run's key hashes: its config, the code version and the data's fingerprint."""
     return {**config.key_dict(), "code_version": code_version(config.algorithm),
             "data_fingerprint": data_fingerprint(config.dataset)}
-
-
-# -- checkpoints as tensors and plain values (weights_only) -------------------------------------
-def to_safe(value: Any) -> Any:
-    """NumPy arrays become tagged tensors, recursively; everything else must already be a
-    tensor or a plain value (what ``torch.load(weights_only=True)`` accepts)."""
-    if isinstance(value, np.ndarray):
-        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(value))}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {k: to_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(to_safe(v) for v in value)
-    return value
-
-
-def from_safe(value: Any) -> Any:
-    """Inverse of :func:`to_safe`."""
-    if isinstance(value, dict):
-        if set(value) == {"__ndarray__"}:
-            return value["__ndarray__"].numpy()
-        return {k: from_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(from_safe(v) for v in value)
-    return value
 
 
 @dataclass
@@ -151,15 +124,11 @@ class RunStore:
         return self.root / algorithm / CHECKPOINTS / f"{group}.pt"
 
     def save_checkpoint(self, algorithm: str, group: str, state: dict[str, Any]) -> None:
-        buf = io.BytesIO()
-        torch.save(to_safe(state), buf)
-        atomic_write(self._checkpoint_path(algorithm, group), buf.getvalue())
+        save_state(self._checkpoint_path(algorithm, group), state)
 
     def load_checkpoint(self, algorithm: str, group: str) -> dict[str, Any] | None:
         path = self._checkpoint_path(algorithm, group)
-        if not path.exists():
-            return None
-        return from_safe(torch.load(path, weights_only=True))  # type: ignore[no-any-return]
+        return load_state(path) if path.exists() else None
 
     def drop_checkpoint(self, algorithm: str, group: str) -> None:
         self._checkpoint_path(algorithm, group).unlink(missing_ok=True)

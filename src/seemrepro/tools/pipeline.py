@@ -22,6 +22,7 @@ import nbformat
 from seemrepro.runtime import (
     PROFILES,
     Provenance,
+    atomic_write,
     check_profile,
     describe_device,
     git_commit,
@@ -126,9 +127,7 @@ def execute_chapter(
     executed.metadata["seemrepro"] = {"cache_key": key, "profile": profile,
                                       "wall_seconds": round(wall, 2),
                                       "commit": provenance.commit}
-    tmp = target.with_suffix(".tmp")
-    nbformat.write(executed, tmp)
-    tmp.replace(target)
+    atomic_write(target, nbformat.writes(executed))
     partial.unlink(missing_ok=True)
     return target, True
 
