@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes.util
 import os
 import platform
+from pathlib import Path
 
 import pytest
 import torch
@@ -46,3 +47,57 @@ def test_environment_variable_is_restored_after_the_block(monkeypatch: pytest.Mo
     with pytest.raises(RuntimeError), environment_variable("SEEMREPRO_TEST_VAR", "inside"):
         raise RuntimeError
     assert os.environ["SEEMREPRO_TEST_VAR"] == "before"
+
+
+def test_thread_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SEEMREPRO_THREADS", raising=False)
+    monkeypatch.setattr(runtime.os, "cpu_count", lambda: 2)
+    assert runtime.default_threads() == 1
+    monkeypatch.setenv("SEEMREPRO_THREADS", "3")
+    assert runtime.default_threads() == 3
+    monkeypatch.setenv("SEEMREPRO_THREADS", "0")
+    with pytest.raises(ValueError, match="SEEMREPRO_THREADS"):
+        runtime.default_threads()
+    before = torch.get_num_threads()
+    with runtime.using_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_checkpoints_hold_only_safe_values(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    state = {"t": torch.arange(3), "a": np.ones((2, 2), np.float32), "rng": rng.bit_generator.state,
+             "rows": [(1, 0, "q", 0.5)], "nested": [{"x": np.zeros(1)}, None]}
+    runtime.save_state(tmp_path / "c.pt", state)
+    back = runtime.load_state(tmp_path / "c.pt")
+    assert torch.equal(back["t"], state["t"]) and back["rows"] == state["rows"]
+    assert np.array_equal(back["a"], state["a"]) and back["a"].dtype == np.float32
+    assert back["rng"] == state["rng"] and back["nested"][1] is None
+    rng.bit_generator.state = back["rng"]  # a restored generator works
+    torch.save({"code": object()}, tmp_path / "unsafe.pt")
+    with pytest.raises(Exception, match="weights_only|Unsupported"):
+        runtime.load_state(tmp_path / "unsafe.pt")
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    target = tmp_path / "f.txt"
+    runtime.atomic_write(target, "old")
+
+    def fail(*args: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(runtime.os, "replace", fail)
+    with pytest.raises(OSError):
+        runtime.atomic_write(target, "new")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_engine_seed_streams_are_distinct() -> None:
+    from seemrepro import seeds
+
+    offsets = [s.offset for s in seeds.ENGINE_STREAMS]
+    assert len(set(offsets)) == len(offsets)
+    assert seeds.MONITOR_SET(3) == 10_003 and seeds.EVALUATION(500) == 1_000_500

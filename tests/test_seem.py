@@ -87,3 +87,17 @@ def test_mismatched_and_empty_batches_are_rejected() -> None:
         seem(critic, x[:0], x_next[:0], GAMMA)
     with pytest.raises(ValueError, match="one scalar per sample"):
         seem(nn.Linear(6, 3).double(), x, x_next, GAMMA)
+
+
+def test_a_two_input_critic_gets_a_clear_error() -> None:
+    class TwoInputs(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch.nn.Linear(5, 1)
+
+        def forward(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+            return self.net(torch.cat([s, a], dim=-1)).squeeze(-1)
+
+    x = torch.randn(8, 5)
+    with pytest.raises(ValueError, match=r"q\(s, a\)"):
+        seem(TwoInputs(), x, x, 0.9)
