@@ -38,7 +38,7 @@ def train_td3(root: Path, hidden: str = "16,16") -> list[str]:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two td3 runs (seeds 0, 1) and one iql run, trained through the command line."""
+    """Two td3 runs (seeds 0, 1; hidden given as 16,16) and one iql run, via the CLI."""
     root = tmp_path_factory.mktemp("runs")
     assert main(train_td3(root)) == 0
     assert main(["train", "iql", "--dataset", "synthetic/200", "--set", "critic.hidden=[16]",

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from seemrepro.engine import MonitorConfig, RunConfig, RunResult, RunStore, train
+from seemrepro.engine.versions import data_fingerprint
 from seemrepro.rl.agents import ALGORITHMS, agent_class, make_config
 from seemrepro.runtime import default_threads, set_threads
 
@@ -252,6 +253,8 @@ def run_training(args: argparse.Namespace) -> None:
                            agent=nest(base + point), monitors=mon)
         config.resolved()  # unknown or ill-typed options fail here, before any training
         configs.append((config, point))
+    for dataset in datasets:  # a bad or missing dataset fails before any training too
+        data_fingerprint(dataset)
     set_threads(args.threads)
     for config, point in configs:
         label = ", ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in point)

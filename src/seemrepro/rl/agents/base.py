@@ -31,6 +31,14 @@ __all__ = ["Agent", "AgentConfig", "StackedModule", "Temperature", "batch_mean",
            "soft_update"]
 
 
+def _int_tuple(value: Any, name: str) -> tuple[int, ...]:
+    """Layer sizes or indices: one integer or a sequence of them."""
+    items = (value,) if isinstance(value, int) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, int) for i in items):
+        raise ValueError(f"{name} must be an integer or a list of integers, got {value!r}")
+    return tuple(items)
+
+
 @dataclass(frozen=True)
 class AgentConfig:
     """Fields common to every agent, with the paper's defaults."""
@@ -77,12 +85,12 @@ class AgentConfig:
                 raise ValueError(f"unknown critic option(s) {unknown_critic}")
             for key in ("hidden", "norm_layers"):
                 if critic.get(key) is not None:
-                    critic[key] = tuple(critic[key])
+                    critic[key] = _int_tuple(critic[key], f"critic.{key}")
             values["critic"] = CriticConfig(**critic)
         if "adam_betas" in values:
             values["adam_betas"] = tuple(values["adam_betas"])
         if "actor_hidden" in values:
-            values["actor_hidden"] = tuple(values["actor_hidden"])
+            values["actor_hidden"] = _int_tuple(values["actor_hidden"], "actor_hidden")
         return cls(**values)
 
     def replace(self, **changes: Any) -> Self:
