@@ -14,7 +14,7 @@ import dataclasses
 import itertools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from seemrepro.engine import MonitorConfig, RunConfig, RunResult, RunStore, train
@@ -126,24 +126,22 @@ def algorithm_name(text: str) -> str:
     return text
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from error
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _checked(kind: Callable[[str], Any], valid: Callable[[Any], bool], what: str
+             ) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)`` that must satisfy ``valid``, else "expected <what>"."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from error
+        if not valid(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+    return parse
 
 
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text!r}") from error
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {value}")
-    return value
+positive_int = _checked(int, lambda v: v > 0, "a positive integer")
+fraction = _checked(float, lambda v: 0.0 < v <= 1.0, "a fraction in (0, 1]")
 
 
 def monitors(assignments: Sequence[tuple[str, str]]) -> MonitorConfig:
