@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from seemrepro.core.critics import CriticConfig, MLPCritic
+from seemrepro.datasets.resolve import synthetic
 from seemrepro.rl import stacked
 from seemrepro.rl.agents import ALGORITHMS, Agent, agent_class, make_config
 from seemrepro.rl.buffers import Batch, TransitionBuffer
-from seemrepro.core.critics import CriticConfig, MLPCritic
-from seemrepro.datasets.resolve import synthetic
 
 
 def random_buffer(n: int = 256, s: int = 5, a: int = 2, seed: int = 0) -> TransitionBuffer:

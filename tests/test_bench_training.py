@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from seemrepro.tools import bench_training as bt
 from seemrepro.datasets.resolve import synthetic
+from seemrepro.tools import bench_training as bt
 
 
 def test_count_flops_of_a_matmul() -> None:

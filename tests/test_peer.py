@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import torch
 
-from seemrepro.tools import peer
 from seemrepro.datasets.resolve import synthetic
 from seemrepro.engine.store import RunStore
+from seemrepro.tools import peer
 
 
 def test_missing_bench_venv_names_the_make_target(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from seemrepro.runtime import by_profile, project_root
 from seemrepro.tools.pipeline import (
     VERDICT_MARKER,
     ChapterFailed,
@@ -12,7 +13,6 @@ from seemrepro.tools.pipeline import (
     read_chapter,
     smoke_notebook,
 )
-from seemrepro.runtime import by_profile, project_root
 
 CHAPTER = '''# %% [markdown]
 # # A tiny chapter

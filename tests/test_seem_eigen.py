@@ -9,7 +9,13 @@ import scipy.stats
 import torch
 
 from seemrepro.core.critics import make_critic
-from seemrepro.core.seem import find_rightmost, rightmost_eigenvalue, seem, seem_matrix, seem_reference
+from seemrepro.core.seem import (
+    find_rightmost,
+    rightmost_eigenvalue,
+    seem,
+    seem_matrix,
+    seem_reference,
+)
 
 M = 300
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from seemrepro.core.critics import CriticConfig, MLPCritic, build_critic
 from seemrepro.rl import stacked
 from seemrepro.rl.networks import DeterministicActor, TanhGaussianActor, Temperature
 from seemrepro.rl.stacked import (
@@ -18,7 +19,6 @@ from seemrepro.rl.stacked import (
     StackedTemperature,
     stack_members,
 )
-from seemrepro.core.critics import CriticConfig, MLPCritic, build_critic
 
 N = 3
 ARCHITECTURES = {

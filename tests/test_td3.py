@@ -3,10 +3,10 @@ import copy
 import pytest
 import torch
 
-from seemrepro.rl.agents.td3 import TD3, TD3Config, soft_update
-from seemrepro.rl.buffers import ReplayBuffer, TransitionBuffer
 from seemrepro.core.critics import CriticConfig
 from seemrepro.datasets.resolve import synthetic
+from seemrepro.rl.agents.td3 import TD3, TD3Config, soft_update
+from seemrepro.rl.buffers import ReplayBuffer, TransitionBuffer
 
 
 def random_buffer(n: int = 512, s: int = 5, a: int = 2, seed: int = 0) -> TransitionBuffer:

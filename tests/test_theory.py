@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 import torch
 
-from seemrepro.core.critics import make_critic
 from seemrepro.core.checks import (
     Grid2D,
     homogeneity_table,
@@ -11,6 +10,7 @@ from seemrepro.core.checks import (
     normalized_ntk_map,
     one_step_prediction,
 )
+from seemrepro.core.critics import make_critic
 from seemrepro.core.toy import greedy_next_inputs, make_toy_dataset
 
 

@@ -263,7 +263,7 @@ def run_training(args: argparse.Namespace) -> None:
 
 
 def list_runs(args: argparse.Namespace) -> None:
-    from seemrepro.engine.store import _matches, flatten
+    from seemrepro.engine.store import flatten, matches_filters
 
     store = RunStore(args.runs)
     wanted = {k: parse_value(v) for k, v in args.filter}
@@ -272,7 +272,7 @@ def list_runs(args: argparse.Namespace) -> None:
     unknown = sorted(set(wanted) - known) if stored else []
     if unknown:  # a misspelt key would otherwise silently match nothing
         raise ValueError(f"unknown filter(s) {unknown}; keys include {', '.join(sorted(known))}")
-    runs = [run for run, flat in stored if _matches(flat, wanted)]
+    runs = [run for run, flat in stored if matches_filters(flat, wanted)]
     if args.action == "status":
         counts: dict[str, int] = {}
         for run in runs:

@@ -166,7 +166,6 @@ class GroupRun:
         for g, s in zip(self.samplers, state["samplers"], strict=True):
             g.set_state(s)
         self.rows, self.diverged, self.start = state["rows"], state["diverged"], state["step"]
-        self.rows = [[tuple(r) for r in rows] for rows in self.rows]  # type: ignore[misc]
         self.elapsed = state["elapsed"]
         for monitors, saved in zip(self.monitors, state["monitors"], strict=True):
             for monitor in monitors:

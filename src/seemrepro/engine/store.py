@@ -89,10 +89,10 @@ class RunStore:
         return (self.run_dir(config) / "summary.json").exists()
 
     def save(self, config: RunConfig, result: RunResult,
-             snapshots: dict[int, dict[str, torch.Tensor]] | None = None,
-             provenance: dict[str, Any] | None = None) -> None:
-        d = self.run_dir(config)
-        atomic_write(d / "config.json", json.dumps(key_record(config), indent=1))
+             snapshots: dict[int, dict[str, torch.Tensor]] | None = None) -> None:
+        record = key_record(config)
+        d = self.root / config.algorithm / config_key(record)
+        atomic_write(d / "config.json", json.dumps(record, indent=1))
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(ROW_COLUMNS)
@@ -104,7 +104,7 @@ class RunStore:
             atomic_write(d / "snapshots.pt", buf.getvalue())
         summary = {"diverged_at": result.diverged_at, "seconds": result.seconds,
                    "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                   "torch": torch.__version__, **(provenance or {})}
+                   "torch": torch.__version__}
         atomic_write(d / "summary.json", json.dumps(summary))
 
     def load(self, config: RunConfig) -> RunResult | None:
@@ -199,7 +199,9 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _matches(flat: dict[str, Any], filters: dict[str, Any]) -> bool:
+def matches_filters(flat: dict[str, Any], filters: dict[str, Any]) -> bool:
+    """Whether a flattened run record has every filtered column at a wanted value (a set
+    means "any of"; lists compare as tuples)."""
     for key, wanted in filters.items():
         if key not in flat:
             return False
@@ -234,7 +236,7 @@ def load_frame(root: Path | str | None = None, *, include_stale: bool = False,
         flat = {**flatten(run.record), "diverged_at": run.summary.get("diverged_at"),
                 "status": run.status, "key": run.key}
         columns.update(flat)
-        if not _matches(flat, wanted):
+        if not matches_filters(flat, wanted):
             continue
         frame = pd.DataFrame(read_rows(run.path / "metrics.csv"), columns=list(ROW_COLUMNS))
         if keep is not None:
