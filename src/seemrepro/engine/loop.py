@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
+import json
+import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,11 +29,20 @@ from seemrepro import seeds as streams
 from seemrepro.engine.config import Row, RunConfig, RunResult
 from seemrepro.engine.data import Prepared, monitor_set, prepare
 from seemrepro.engine.monitors import Monitor, RunView, SnapshotMonitor, build_monitors, diverged
+from seemrepro.datasets.resolve import resolve_dataset
 from seemrepro.engine.store import RunStore
 from seemrepro.rl.agents import Agent, agent_class, make_config
 from seemrepro.rl.buffers import Batch, ReplayBuffer
 from seemrepro.rl.envstate import capture_env_state, restore_env_state
-from seemrepro.runtime import default_device, tune_allocator, using_threads
+from seemrepro.runtime import (
+    default_device,
+    describe_device,
+    git_commit,
+    tune_allocator,
+    using_threads,
+)
+
+log = logging.getLogger(__name__)
 
 
 def train(config: RunConfig, seeds: Sequence[int] | None = None, *,
@@ -47,25 +59,74 @@ def train(config: RunConfig, seeds: Sequence[int] | None = None, *,
     resumption). The first call tunes the process's memory allocator
     (:func:`seemrepro.runtime.tune_allocator`), which roughly doubles CPU update throughput.
     """
+    seed_list = list(seeds) if seeds is not None else [config.seed]
+    return train_runs([config.with_seed(s) for s in seed_list], store=store, batched=batched,
+                      progress=progress, device=device, threads=threads,
+                      interrupt_at=interrupt_at)
+
+
+def train_runs(configs: Sequence[RunConfig], *, store: RunStore | None = None,
+               batched: bool = True, max_group: int = 64, progress: bool = True,
+               device: torch.device | str | None = None, threads: int | None = None,
+               interrupt_at: int | None = None,
+               on_progress: Callable[[float], None] | None = None) -> list[RunResult]:
+    """Train (or read back) any list of runs, in input order.
+
+    With ``batched``, runs that share an architecture (:func:`batch_groups`: they may differ
+    in seed and in data) train as one batched model of at most ``max_group`` members.
+    ``on_progress`` receives fractions of finished runs as training advances (for a progress
+    bar over a whole grid).
+    """
     tune_allocator()  # updates reuse their large temporaries instead of page-faulting them in
     dev = torch.device(device) if device is not None else default_device()
-    seed_list = list(seeds) if seeds is not None else [config.seed]
-    configs = [config.with_seed(s).resolved() for s in seed_list]
-    results: dict[int, RunResult] = {}
-    todo = []
-    for c in configs:
+    resolved = [c.resolved() for c in configs]
+    results: list[RunResult | None] = [None] * len(resolved)
+    todo: list[int] = []
+    for i, c in enumerate(resolved):
         done = store.load(c) if store is not None else None
         if done is not None:
             done.cached = True
-            results[c.seed] = done
+            results[i] = done
+            if on_progress is not None:
+                on_progress(1.0)
         else:
-            todo.append(c)
-    groups = [todo] if batched and len(todo) > 1 else [[c] for c in todo]
+            todo.append(i)
+    pending = [resolved[i] for i in todo]
+    groups = batch_groups(pending, max_group) if batched else [[c] for c in pending]
+    slots = {id(c): i for i, c in zip(todo, pending)}
     with using_threads(threads or torch.get_num_threads()):
         for group in groups:
-            for result in GroupRun(group, store, dev).run(progress, interrupt_at):
-                results[result.config.seed] = result
-    return [results[c.seed] for c in configs]
+            trained = GroupRun(group, store, dev).run(progress, interrupt_at, on_progress)
+            for c, result in zip(group, trained, strict=True):
+                results[slots[id(c)]] = result
+    return [r for r in results if r is not None]
+
+
+# Fields in which runs of one batched model may differ: each member has its own seed and data.
+MEMBER_FIELDS = ("seed", "dataset", "subset", "subset_seed", "normalize_states")
+
+
+def batch_groups(configs: Sequence[RunConfig], max_group: int = 64) -> list[list[RunConfig]]:
+    """Split runs into groups that can train as one batched model, keeping input order
+    within each group: the same config up to :data:`MEMBER_FIELDS`, and data of the same
+    state and action sizes. Online runs batch only over seeds (one environment id)."""
+    groups: dict[str, list[RunConfig]] = {}
+    for c in configs:
+        shared = c.key_dict()
+        for name in MEMBER_FIELDS:
+            if name != "dataset" or not c.online:
+                shared.pop(name)
+        if not c.online:
+            shared["dims"] = data_dims(c.dataset)
+        groups.setdefault(json.dumps(shared, sort_keys=True), []).append(c)
+    return [g[i:i + max_group] for g in groups.values() for i in range(0, len(g), max_group)]
+
+
+@functools.lru_cache(maxsize=64)
+def data_dims(dataset: str) -> tuple[int, int]:
+    """(state size, action size) of an offline dataset id."""
+    data = resolve_dataset(dataset)
+    return data.state_dim, data.action_dim
 
 
 def _stack(batches: list[Batch]) -> Batch:
@@ -134,21 +195,31 @@ class GroupRun:
 
     def __init__(self, configs: list[RunConfig], store: RunStore | None,
                  device: torch.device) -> None:
-        self.configs, self.store = configs, store
+        self.configs, self.store, self.device = configs, store, device
         self.base = base = configs[0]
         self.seeds = [c.seed for c in configs]
-        self.prepared = prepare(base, device)
+        prepared: dict[tuple[Any, ...], Prepared] = {}
+        for c in configs:  # members may train on different data (see batch_groups)
+            data_key = (c.dataset, c.subset, c.subset_seed, c.normalize_states)
+            if data_key not in prepared:
+                prepared[data_key] = prepare(c, device)
+        self.prepared = [prepared[(c.dataset, c.subset, c.subset_seed, c.normalize_states)]
+                         for c in configs]
+        dims = {(p.data.state_dim, p.data.action_dim) for p in self.prepared}
+        if len(dims) > 1:
+            raise ValueError(f"runs of one batched group need data of one shape, got {dims}")
         batched = len(configs) > 1
         self.agent = agent_class(base.algorithm)(
-            self.prepared.data.state_dim, self.prepared.data.action_dim,
+            self.prepared[0].data.state_dim, self.prepared[0].data.action_dim,
             make_config(base.algorithm, base.agent), seed=self.seeds[0],
             seeds=self.seeds if batched else None, device=device)
         self.samplers = [torch.Generator().manual_seed(streams.MINIBATCHES(s)) for s in self.seeds]
         self.views = [RunView(self.agent, i, s,
-                              monitor_set(self.prepared.data, base.monitors.seem_samples, s),
-                              self.prepared, base.monitors) for i, s in enumerate(self.seeds)]
+                              monitor_set(p.data, base.monitors.seem_samples, s),
+                              p, base.monitors)
+                      for i, (s, p) in enumerate(zip(self.seeds, self.prepared, strict=True))]
         self.monitors: list[list[Monitor]] = [build_monitors(base.monitors) for _ in self.seeds]
-        self.online = OnlineEnvs(base, self.prepared, self.seeds) if base.online else None
+        self.online = OnlineEnvs(base, self.prepared[0], self.seeds) if base.online else None
         self.rows: list[list[Row]] = [[] for _ in self.seeds]
         self.diverged: list[int | None] = [None for _ in self.seeds]
         self.start, self.elapsed = 0, 0.0
@@ -166,6 +237,8 @@ class GroupRun:
         for g, s in zip(self.samplers, state["samplers"], strict=True):
             g.set_state(s)
         self.rows, self.diverged, self.start = state["rows"], state["diverged"], state["step"]
+        log.info("group %s (%d runs) resumes from its checkpoint at step %d", self.group_key,
+                 len(self.configs), self.start)
         self.elapsed = state["elapsed"]
         for monitors, saved in zip(self.monitors, state["monitors"], strict=True):
             for monitor in monitors:
@@ -216,9 +289,14 @@ class GroupRun:
                 self.rows[i].append((step, s, "diverged", float(step)))
 
     # -- the loop ------------------------------------------------------------------------------
-    def run(self, progress: bool, interrupt_at: int | None) -> list[RunResult]:
+    def run(self, progress: bool, interrupt_at: int | None,
+            on_progress: Callable[[float], None] | None = None) -> list[RunResult]:
         base, agent = self.base, self.agent
         self.restore()
+        report = on_progress if on_progress is not None else (lambda runs: None)
+        per_step = len(self.configs) / base.steps  # progress is counted in runs
+        report(per_step * self.start)
+        reached = self.start
         checkpoint_every = base.monitors.checkpoint_interval(base.steps)
         t_start = time.perf_counter()
         if self.start == 0:
@@ -229,10 +307,13 @@ class GroupRun:
         for step in bar:
             if all(d is not None for d in self.diverged):
                 break
+            report(per_step)
+            reached = step
             if self.online is not None:
                 batches = self.online.step(agent, step)
             else:
-                batches = [self.prepared.data.sample(base.batch_size, g) for g in self.samplers]
+                batches = [p.data.sample(base.batch_size, g)
+                           for p, g in zip(self.prepared, self.samplers, strict=True)]
             if batches is not None:
                 metrics = agent.update(_stack(batches) if len(batches) > 1 else batches[0])
                 if not all(math.isfinite(v) for v in metrics.values()):
@@ -243,9 +324,12 @@ class GroupRun:
                 raise KeyboardInterrupt(f"interrupted at step {step}")
             if step % checkpoint_every == 0 and step < base.steps:
                 self.checkpoint(step, self.elapsed + time.perf_counter() - t_start)
+        report(per_step * (base.steps - reached))  # the steps skipped once every seed diverged
         bar.close()
         seconds = self.elapsed + time.perf_counter() - t_start
         results = []
+        where = {"device": describe_device(self.device), "commit": git_commit()} \
+            if self.store is not None else {}
         for i, c in enumerate(self.configs):
             for monitor in self.monitors[i]:
                 self.rows[i].extend(monitor.finish(self.views[i]))
@@ -253,7 +337,7 @@ class GroupRun:
             if self.store is not None:
                 snapshots = next((m.snapshots for m in self.monitors[i]
                                   if isinstance(m, SnapshotMonitor)), None)
-                self.store.save(c, result, snapshots)
+                self.store.save(c, result, snapshots, **where)
             results.append(result)
         if self.store is not None:
             self.store.drop_checkpoint(base.algorithm, self.group_key)

@@ -12,7 +12,7 @@ Layout under the root (default ``<project>/runs``, or ``$SEEMREPRO_RUNS``)::
     <algorithm>/<key>/config.json     the key record (config, code_version, data_fingerprint)
     <algorithm>/<key>/metrics.csv     tidy rows: step, seed, metric, value
     <algorithm>/<key>/snapshots.pt    parameter snapshots (when monitored)
-    <algorithm>/<key>/summary.json    diverged_at, seconds, finished, torch, device; written
+    <algorithm>/<key>/summary.json    diverged_at, seconds, finished, torch, device, commit; written
                                       last, it marks the run done
     <algorithm>/_checkpoints/<group>.pt   the in-progress state of a (batched) group of seeds
 
@@ -89,7 +89,9 @@ class RunStore:
         return (self.run_dir(config) / "summary.json").exists()
 
     def save(self, config: RunConfig, result: RunResult,
-             snapshots: dict[int, dict[str, torch.Tensor]] | None = None) -> None:
+             snapshots: dict[int, dict[str, torch.Tensor]] | None = None, *,
+             device: str = "", commit: str = "") -> None:
+        """Store a finished run; ``device`` and ``commit`` describe where it was computed."""
         record = key_record(config)
         d = self.root / config.algorithm / config_key(record)
         atomic_write(d / "config.json", json.dumps(record, indent=1))
@@ -104,7 +106,7 @@ class RunStore:
             atomic_write(d / "snapshots.pt", buf.getvalue())
         summary = {"diverged_at": result.diverged_at, "seconds": result.seconds,
                    "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                   "torch": torch.__version__}
+                   "torch": torch.__version__, "device": device, "commit": commit}
         atomic_write(d / "summary.json", json.dumps(summary))
 
     def load(self, config: RunConfig) -> RunResult | None:

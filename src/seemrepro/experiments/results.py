@@ -1,0 +1,151 @@
+"""Committed results: a claim's finished runs as compact tidy tables with provenance.
+
+Layout (``<project>/data/results``, or ``$SEEMREPRO_RESULTS``)::
+
+    <CLAIM>/<profile>/runs.json        one entry per run: its key, variant, key record (config,
+                                       code version, data fingerprint), diverged_at, wall
+                                       seconds, date, torch, device and commit
+    <CLAIM>/<profile>/metrics.csv.gz   tidy rows: key, step, seed, metric, value
+
+No checkpoints or snapshots. A committed run stands in for training only while its key is the
+key the current code gives its config (:meth:`seemrepro.engine.RunStore.key`: config, code
+version, data fingerprint); a change that alters numbers therefore never reads old results.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seemrepro.engine.config import RunConfig, RunResult
+from seemrepro.engine.store import RunStore
+from seemrepro.experiments.claims import get_claim
+from seemrepro.runtime import atomic_write, check_profile, git_commit, project_root
+
+RUNS_FILE, METRICS_FILE = "runs.json", "metrics.csv.gz"
+
+
+def results_root(root: Path | str | None = None) -> Path:
+    if root is not None:
+        return Path(root)
+    env = os.environ.get("SEEMREPRO_RESULTS")
+    return Path(env) if env else project_root() / "data" / "results"
+
+
+def results_dir(claim_id: str, profile: str, root: Path | str | None = None) -> Path:
+    return results_root(root) / get_claim(claim_id).id / check_profile(profile)
+
+
+class CorruptResultsError(ValueError):
+    """A committed results folder that cannot be read back."""
+
+
+@dataclass
+class CommittedRun:
+    key: str
+    variant: str
+    record: dict[str, Any]
+    summary: dict[str, Any]
+    rows: list[tuple[int, int, str, float]]
+
+    @property
+    def config(self) -> RunConfig:
+        return RunConfig.from_dict(self.record)
+
+    def result(self) -> RunResult:
+        return RunResult(self.config, list(self.rows), self.summary.get("diverged_at"),
+                         float(self.summary.get("seconds", 0.0)), cached=True)
+
+
+@dataclass
+class CommittedResults:
+    """The committed runs of one claim at one profile."""
+
+    claim: str
+    profile: str
+    exported: str
+    total_runs: int
+    runs: dict[str, CommittedRun]
+
+    @classmethod
+    def load(cls, claim_id: str, profile: str,
+             root: Path | str | None = None) -> CommittedResults | None:
+        """The committed results, or None when there are none (an error when they are corrupt)."""
+        d = results_dir(claim_id, profile, root)
+        if not (d / RUNS_FILE).exists():
+            return None
+        try:
+            meta = json.loads((d / RUNS_FILE).read_text())
+            rows: dict[str, list[tuple[int, int, str, float]]] = {}
+            with gzip.open(d / METRICS_FILE, "rt", newline="") as f:
+                reader = csv.reader(f)
+                if next(reader) != ["key", *ROW_HEADER]:
+                    raise ValueError("unexpected header")
+                for key, step, seed, metric, value in reader:
+                    rows.setdefault(key, []).append((int(step), int(seed), metric, float(value)))
+            runs = {r["key"]: CommittedRun(r["key"], r["variant"], r["record"], r["summary"],
+                                           rows.get(r["key"], [])) for r in meta["runs"]}
+        except (OSError, ValueError, KeyError, EOFError, gzip.BadGzipFile) as error:
+            raise CorruptResultsError(f"committed results in {d} cannot be read ({error}); "
+                                      f"export them again with `seemrepro results export "
+                                      f"{claim_id} --profile {profile}`") from error
+        return cls(meta["claim"], meta["profile"], meta["exported"], meta["total_runs"], runs)
+
+    def provenance(self) -> list[tuple[str, str, int]]:
+        """(commit, device, number of runs) for each place these runs were computed."""
+        counts: dict[tuple[str, str], int] = {}
+        for run in self.runs.values():
+            where = (run.summary.get("commit") or "unknown", run.summary.get("device") or "unknown")
+            counts[where] = counts.get(where, 0) + 1
+        return [(c, d, n) for (c, d), n in sorted(counts.items())]
+
+
+ROW_HEADER = ["step", "seed", "metric", "value"]
+
+
+def export_results(claim_id: str, profile: str, *, store: RunStore | None = None,
+                   root: Path | str | None = None) -> tuple[Path, int, int]:
+    """Write the claim's finished runs at ``profile`` from ``store`` into the results folder.
+
+    Returns (folder, runs exported, runs in the grid). Runs of the grid not yet finished are
+    left out (the claims table then reads "partly computed"). Files are written atomically;
+    the metrics table is gzip without a timestamp, so equal runs give equal bytes.
+    """
+    claim = get_claim(claim_id)
+    grid = claim.runs(profile)
+    store = store or RunStore()
+    variants = grid.variant_of()
+    entries, lines = [], io.StringIO()
+    writer = csv.writer(lines)
+    writer.writerow(["key", *ROW_HEADER])
+    for config in grid.configs():
+        result = store.load(config)
+        if result is None:
+            continue
+        key = store.key(config)
+        d = store.run_dir(config)
+        summary = json.loads((d / "summary.json").read_text())
+        record = json.loads((d / "config.json").read_text())
+        entries.append({"key": key, "variant": variants[repr(config.resolved())],
+                        "record": record, "summary": summary})
+        writer.writerows((key, s, seed, m, repr(float(v))) for s, seed, m, v in result.rows)
+    out = results_dir(claim.id, profile, root)
+    if not entries:
+        raise ValueError(f"no finished run of claim {claim.id} at profile {profile} in "
+                         f"{store.root}; run `seemrepro reproduce {claim.id} --profile {profile}`")
+    meta = {"claim": claim.id, "profile": profile, "total_runs": len(grid),
+            "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "exported_at_commit": git_commit(), "runs": entries}
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as f:
+        f.write(lines.getvalue().encode())
+    atomic_write(out / METRICS_FILE, buffer.getvalue())
+    atomic_write(out / RUNS_FILE, json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    return out, len(entries), len(grid)

@@ -1,0 +1,156 @@
+"""Running a claim's grid: in a chapter, from the command line, or as SLURM jobs.
+
+* :func:`grid_runs` is what a chapter calls: every run of the claim's grid at a profile, read
+  from committed results (:mod:`seemrepro.experiments.results`) when their keys match the
+  current code and data, else from the run store, else trained here (batched groups).
+  ``SEEMREPRO_RECOMPUTE=1`` (``make book RECOMPUTE=1``) ignores committed results.
+* :func:`plan` lists a grid's runs with their cost in updates and whether they are done.
+* :func:`reproduce` trains the runs not yet in the store: locally with a progress bar over
+  the whole grid, or through submitit (:mod:`seemrepro.experiments.cluster`) as a job array.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from seemrepro.engine.config import RunConfig, RunResult
+from seemrepro.engine.loop import batch_groups, train_runs
+from seemrepro.engine.store import RunStore
+from seemrepro.experiments.claims import get_claim
+from seemrepro.experiments.results import CommittedResults
+from seemrepro.experiments.spec import Claim
+
+RECOMPUTE_VARIABLE = "SEEMREPRO_RECOMPUTE"
+COMMITTED, STORE, COMPUTED = "committed results", "run store", "computed in this build"
+
+
+def recompute_requested() -> bool:
+    return os.environ.get(RECOMPUTE_VARIABLE, "") not in ("", "0")
+
+
+@dataclass
+class GridRuns:
+    """A claim's runs at one profile, by variant, with where each came from."""
+
+    claim: Claim
+    profile: str
+    variants: dict[str, list[RunResult]]
+    sources: Counter[str] = field(default_factory=Counter)
+    committed: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def all(self) -> list[RunResult]:
+        return [r for runs in self.variants.values() for r in runs]
+
+    def provenance_markdown(self) -> str:
+        """A short note for the chapter page: how many runs came from where."""
+        parts = []
+        if self.sources[COMMITTED]:
+            where = "; ".join(f"commit `{c}` on {d}" + (f" ({n})" if len(self.committed) > 1
+                                                         else "")
+                              for c, d, n in self.committed)
+            parts.append(f"**{self.sources[COMMITTED]}** read from committed results "
+                         f"(`data/results/{self.claim.id}/{self.profile}`, computed at {where})")
+        if self.sources[STORE]:
+            parts.append(f"**{self.sources[STORE]}** read from the local run store")
+        if self.sources[COMPUTED]:
+            parts.append(f"**{self.sources[COMPUTED]}** computed in this build")
+        total = sum(self.sources.values())
+        return (f"```{{admonition}} Where this page's {total} training runs come from\n"
+                f":class: note\n" + "; ".join(parts) + ".\n```")
+
+
+def grid_runs(claim_id: str, profile: str, *, store: RunStore | None = None,
+              recompute: bool | None = None, progress: bool = False,
+              threads: int | None = None) -> GridRuns:
+    """Every run of ``claim_id``'s grid at ``profile``, by variant (see the module docstring)."""
+    claim = get_claim(claim_id)
+    grid = claim.runs(profile)
+    store = store or RunStore()
+    recompute = recompute_requested() if recompute is None else recompute
+    committed = None if recompute else CommittedResults.load(claim.id, profile)
+    by_repr: dict[str, RunResult] = {}
+    sources: Counter[str] = Counter()
+    used_keys = set()
+    todo: list[RunConfig] = []
+    for config in grid.configs():
+        key = store.key(config)
+        if committed is not None and key in committed.runs:
+            by_repr[repr(config.resolved())] = committed.runs[key].result()
+            sources[COMMITTED] += 1
+            used_keys.add(key)
+        else:
+            todo.append(config)
+    for config, result in zip(todo, train_runs(todo, store=store, progress=progress,
+                                               threads=threads), strict=True):
+        by_repr[repr(config.resolved())] = result
+        sources[STORE if result.cached else COMPUTED] += 1
+    provenance = []
+    if committed is not None:
+        used = CommittedResults(committed.claim, committed.profile, committed.exported,
+                                committed.total_runs,
+                                {k: r for k, r in committed.runs.items() if k in used_keys})
+        provenance = used.provenance()
+    variants = {name: [by_repr[repr(c.resolved())] for c in runs]
+                for name, runs in grid.variants.items()}
+    return GridRuns(claim, profile, variants, sources, provenance)
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    config: RunConfig
+    key: str
+    variant: str
+    updates: int  # the run's cost: gradient updates
+    status: str  # "done" (in the run store), "committed" (only in committed results), "todo"
+
+
+def plan(claim_id: str, profile: str, store: RunStore | None = None) -> list[PlannedRun]:
+    """Every run of the grid with its cost and status."""
+    claim = get_claim(claim_id)
+    grid = claim.runs(profile)
+    store = store or RunStore()
+    committed = CommittedResults.load(claim.id, profile)
+    variants = grid.variant_of()
+    planned = []
+    for config in grid.configs():
+        key = store.key(config)
+        status = "done" if store.is_done(config) else \
+            "committed" if committed is not None and key in committed.runs else "todo"
+        planned.append(PlannedRun(config, key, variants[repr(config.resolved())],
+                                  config.steps, status))
+    return planned
+
+
+def reproduce(claim_id: str, profile: str, *, store: RunStore | None = None,
+              executor: str = "local", max_group: int = 64, threads: int | None = None,
+              progress: bool = True, cluster: Any = None) -> list[RunResult] | list[Any]:
+    """Train every run of the grid that the run store does not hold yet.
+
+    ``executor="local"`` trains here, batched, with one progress bar over the grid (runs done /
+    total, ETA) and returns the results. ``executor="slurm"`` submits the same batched groups
+    as a submitit job array with ``cluster`` (:class:`~seemrepro.experiments.cluster.
+    ClusterOptions`) and returns the jobs.
+    """
+    store = store or RunStore()
+    todo = [p.config for p in plan(claim_id, profile, store) if p.status != "done"]
+    if executor == "local":
+        bar = tqdm(total=len(todo), disable=not progress or not todo, unit="run",
+                   desc=f"{get_claim(claim_id).id} at {profile}",
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} runs "
+                              "[{elapsed}<{remaining}]")
+        try:
+            return train_runs(todo, store=store, max_group=max_group, threads=threads,
+                              progress=False, on_progress=bar.update)
+        finally:
+            bar.close()
+    if executor == "slurm":
+        from seemrepro.experiments.cluster import ClusterOptions, submit_groups
+
+        return submit_groups(batch_groups(todo, max_group), store,
+                             cluster if cluster is not None else ClusterOptions())
+    raise ValueError(f"unknown executor {executor!r}; choose local or slurm")
