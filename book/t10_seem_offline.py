@@ -30,29 +30,33 @@
 # %% tags=["parameters"]
 profile = "book"
 
-# %%
+# %% tags=["hide-input"]
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 
 from seemrepro import plots
 from seemrepro.core.predict import first_crossing_or_none
 from seemrepro.datasets import load_subset
-from seemrepro.engine import MonitorConfig, RunConfig, RunStore, train
-from seemrepro.runtime import by_profile, set_threads
+from seemrepro.experiments import get_claim, grid_runs
+from seemrepro.experiments.grids.t10 import DATASET, SUBSET
+from seemrepro.runtime import set_threads
 
 set_threads()
 
-steps = by_profile(profile, smoke=400, book=3000, paper=100_000)
-seeds = by_profile(profile, smoke=[0], book=[0, 1, 2], paper=list(range(5)))
-every = by_profile(profile, smoke=25, book=50, paper=1000)
-monitors = MonitorConfig(q_every=every, seem_every=every, seem_samples=256, checkpoint_every=1000)
-dataset, fraction, gamma, surge_level, calm_level = "rollout/Hopper-v5/20000", 0.1, 0.99, 0.3, 0.15
-variants = {"no LN": {"norm": "none"}, "LN": {"norm": "layernorm"}}
-runs = {name: train(RunConfig("td3", dataset, steps=steps, subset=fraction, monitors=monitors,
-                              agent={"tau": 1.0, "critic": critic}), seeds,
-                    store=RunStore(), progress=False)
-        for name, critic in variants.items()}
-q_bound = float(load_subset(dataset, fraction).rewards.abs().max()) / (1 - gamma)
+# %% [markdown]
+# The runs are declared once, in `seemrepro.experiments.grids.t10`; this page, the command
+# `seemrepro reproduce T10 --profile book` and a SLURM cluster all run that grid.
+
+# %%
+claim = get_claim("T10")
+grid = grid_runs("T10", profile)
+runs = grid.variants
+display(Markdown(grid.provenance_markdown()))
+seeds = [r.config.seed for r in runs["no LN"]]
+gamma = runs["no LN"][0].config.resolved().agent["gamma"]
+surge_level, calm_level = claim.threshold("surge_level"), claim.threshold("calm_level")
+q_bound = float(load_subset(DATASET, SUBSET).rewards.abs().max()) / (1 - gamma)
 
 
 # %%

@@ -19,8 +19,9 @@ ALLOWED = {
     "rl": {"core", "runtime", "seeds"},
     "datasets": {"rl", "core", "runtime", "seeds"},
     "engine": {"datasets", "rl", "core", "runtime", "seeds"},
+    "experiments": {"engine", "datasets", "rl", "core", "runtime", "seeds"},
     "plots": {"engine", "datasets", "rl", "core", "runtime", "seeds"},
-    "tools": {"engine", "datasets", "rl", "core", "runtime", "seeds", "plots"},
+    "tools": {"experiments", "engine", "datasets", "rl", "core", "runtime", "seeds", "plots"},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 from seemrepro.core.critics import make_critic
 from seemrepro.datasets import resolve as rollouts
 from seemrepro.engine import MonitorConfig, RunConfig, RunStore, train
+from seemrepro.engine.loop import batch_groups, train_runs
 from seemrepro.engine.monitors import SIMILARITY_METRICS, flat_parameters, similarity_rows
 from seemrepro.rl.networks import DeterministicActor
 
@@ -148,3 +150,39 @@ def test_bad_run_configs_are_rejected(changes: dict, message: str) -> None:
 def test_unknown_dataset_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="dataset"):
         train(config(dataset="nosuch/thing-v0"), progress=False)
+
+
+def test_runs_differing_in_data_and_member_scalars_batch_exactly_as_alone() -> None:
+    base = config(agent={**SMALL, "bc_alpha": 2.5})
+    runs = [dataclasses.replace(base, subset=subset, seed=seed,
+                                agent={**base.agent, "gamma": gamma, "bc_alpha": alpha})
+            for subset, seed, gamma, alpha in [(1.0, 0, 0.99, 2.5), (0.5, 0, 0.9, 2.5),
+                                                (0.5, 1, 0.99, 1.0), (0.25, 2, 0.95, 4.0)]]
+    assert [len(g) for g in batch_groups(runs)] == [4]  # one batched model
+    grouped = train_runs(runs, progress=False)
+    alone = train_runs(runs, batched=False, progress=False)
+    for g, a in zip(grouped, alone, strict=True):
+        assert g.config == a.config.resolved()
+        assert [r[:3] for r in g.rows] == [r[:3] for r in a.rows]
+        np.testing.assert_allclose([r[3] for r in g.rows], [r[3] for r in a.rows],
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_batch_groups_split_what_cannot_share_one_model() -> None:
+    base = config(agent=SMALL)
+    layernorm = config(agent={**SMALL, "critic": {"hidden": [32, 32], "norm": "layernorm"}})
+    bc = config(agent={**SMALL, "bc_alpha": 2.5})  # another actor loss than bc_alpha = 0
+    longer = dataclasses.replace(base, steps=base.steps * 2)
+    lr = config(agent={**SMALL, "critic_lr": 1e-3})  # not a member scalar: optimizer state
+    runs = [base, base.with_seed(1), layernorm, bc, longer, lr]
+    assert [len(g) for g in batch_groups(runs)] == [2, 1, 1, 1, 1]
+    assert [len(g) for g in batch_groups([base.with_seed(s) for s in range(5)], 2)] == [2, 2, 1]
+
+
+def test_members_may_differ_only_in_member_scalars() -> None:
+    from seemrepro.rl.agents import TD3, make_config
+
+    one = make_config("td3", SMALL)
+    with pytest.raises(ValueError, match="may differ only in gamma, bc_alpha"):
+        TD3(3, 1, one, seeds=[0, 1],
+            member_configs=[one, make_config("td3", {**SMALL, "tau": 0.5})])

@@ -1,4 +1,5 @@
-"""Command line: ``seemrepro train``, ``sweep``, ``runs`` and ``options``.
+"""Command line: ``seemrepro train``, ``sweep``, ``runs``, ``options``, and for the paper's
+claims ``claims``, ``reproduce`` and ``results export|verify``.
 
 Agent options are ``--set key=value`` (``critic.norm=layernorm`` reaches the critic's config);
 monitor intervals are ``--monitor key=value``. Values are read as JSON when they parse
@@ -20,7 +21,7 @@ from typing import Any, NoReturn
 from seemrepro.engine import MonitorConfig, RunConfig, RunResult, RunStore, train
 from seemrepro.engine.versions import data_fingerprint
 from seemrepro.rl.agents import ALGORITHMS, agent_class, make_config
-from seemrepro.runtime import default_threads, set_threads
+from seemrepro.runtime import PROFILES, default_threads, set_threads
 
 PROG = "seemrepro"
 
@@ -230,6 +231,42 @@ def build_parser() -> argparse.ArgumentParser:
     op = sub.add_parser("options", help="an algorithm's --set and --monitor options",
                         formatter_class=HelpFormatter)
     op.add_argument("algorithm", type=algorithm_name, help=f"one of {', '.join(ALGORITHMS)}")
+    cl = sub.add_parser("claims", help="every claim of the paper and its status per profile",
+                        formatter_class=HelpFormatter)
+    cl.add_argument("--thresholds", action="store_true",
+                    help="also list every verdict's thresholds beside the paper's figures")
+    rp = sub.add_parser("reproduce", help="train every run a claim declares (skips done runs)",
+                        formatter_class=HelpFormatter)
+    rp.add_argument("claim", help="claim ID, e.g. T10")
+    rp.add_argument("--profile", default="book", choices=PROFILES)
+    rp.add_argument("--runs", default=None, help="run store root (default: ./runs or "
+                    "$SEEMREPRO_RUNS); on a cluster, a shared filesystem")
+    rp.add_argument("--dry-run", action="store_true",
+                    help="list the runs, their cost in updates and which are done; train nothing")
+    rp.add_argument("--executor", choices=("local", "slurm"), default="local")
+    rp.add_argument("--max-group", type=positive_int, default=64,
+                    help="most runs per batched model")
+    rp.add_argument("--threads", type=positive_int, default=None,
+                    help="torch threads (default: one on small machines, else torch's)")
+    rp.add_argument("--partition", default=None, help="slurm: partition")
+    rp.add_argument("--account", default=None, help="slurm: account")
+    rp.add_argument("--qos", default=None, help="slurm: quality of service")
+    rp.add_argument("--gpus", type=int, default=0, help="slurm: GPUs per job")
+    rp.add_argument("--cpus", type=positive_int, default=2, help="slurm: CPUs per job")
+    rp.add_argument("--mem-gb", type=float, default=None, help="slurm: memory per job")
+    rp.add_argument("--time", type=positive_int, default=60, help="slurm: minutes per job")
+    rp.add_argument("--parallelism", type=positive_int, default=64,
+                    help="slurm: array tasks running at once")
+    rp.add_argument("--wait", action="store_true", help="slurm: wait for the jobs to finish")
+    rs = sub.add_parser("results", help="export a claim's finished runs to data/results, or "
+                        "verify committed results by retraining", formatter_class=HelpFormatter)
+    rs.add_argument("action", choices=("export", "verify"))
+    rs.add_argument("claims", nargs="*", help="claim IDs (verify: default every claim with runs)")
+    rs.add_argument("--profile", choices=PROFILES, default=None,
+                    help="export: default book; verify: default every profile")
+    rs.add_argument("--runs", default=None, help="run store root to export from")
+    rs.add_argument("--k", default="1", help="verify: how many runs per claim and profile, "
+                    "the cheapest first, or 'all'")
     return parser
 
 
@@ -295,6 +332,79 @@ def list_runs(args: argparse.Namespace) -> None:
               f"{'-' if diverged is None else diverged}")
 
 
+def show_claims(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from seemrepro.experiments.status import claims_frame, thresholds_frame
+
+    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+        print(claims_frame().drop(columns=["paper"]).to_string(index=False))
+        if args.thresholds:
+            print()
+            print(thresholds_frame()[["ID", "threshold", "value", "paper",
+                                      "changed after runs"]].to_string(index=False))
+
+
+def run_reproduce(args: argparse.Namespace) -> None:
+    from seemrepro.experiments.cluster import ClusterOptions
+    from seemrepro.experiments.runner import plan, reproduce, submit
+
+    store = RunStore(args.runs)
+    planned = plan(args.claim, args.profile, store)
+    todo = [p for p in planned if p.status != "done"]
+    if args.dry_run:
+        print(f"{'key':16}  {'variant':12}  {'dataset':26}  {'subset':>6}  {'seed':>4}  "
+              f"{'updates':>8}  status")
+        for p in planned:
+            c = p.config
+            print(f"{p.key:16}  {p.variant[:12]:12}  {c.dataset[:26]:26}  {c.subset:>6}  "
+                  f"{c.seed:>4}  {p.updates:>8}  {p.status}")
+        print(f"{len(planned)} runs, {len(planned) - len(todo)} done in {store.root}; "
+              f"{sum(p.updates for p in todo):,} updates to train")
+        return
+    set_threads(args.threads)
+    if args.executor == "local":
+        reproduce(args.claim, args.profile, store=store, max_group=args.max_group,
+                  threads=args.threads or default_threads())
+        print(f"{args.claim} at {args.profile}: {len(planned)} runs done in {store.root}")
+        return
+    options = ClusterOptions(partition=args.partition, gpus=args.gpus, time_min=args.time,
+                             cpus=args.cpus, mem_gb=args.mem_gb, parallelism=args.parallelism,
+                             account=args.account, qos=args.qos)
+    jobs = submit(args.claim, args.profile, options, store=store, max_group=args.max_group)
+    print(f"submitted {len(jobs)} jobs for {len(todo)} runs: "
+          + ", ".join(str(j.job_id) for j in jobs))
+    if args.wait:
+        for job in jobs:
+            job.result()
+        print("all jobs finished")
+
+
+def run_results(args: argparse.Namespace) -> None:
+    from seemrepro.experiments.results import export_results
+    from seemrepro.experiments.verify import verify_results
+
+    if args.action == "export":
+        if not args.claims:
+            raise ValueError("name the claim(s) to export, e.g. `seemrepro results export T10`")
+        for claim in args.claims:
+            out, done, total = export_results(claim, args.profile or "book",
+                                              store=RunStore(args.runs))
+            print(f"{claim}: exported {done} of {total} runs to {out}")
+        return
+    k = None if args.k == "all" else positive_int(args.k)
+    profiles = [args.profile] if args.profile else list(PROFILES)
+    outcomes = verify_results(args.claims or None, profiles, k=k, threads=default_threads())
+    for o in outcomes:
+        print(f"{o.claim:4} {o.profile:6} {o.variant[:12]:12} seed {o.seed:<3} {o.key}  "
+              f"{o.status}" + (f": {o.detail}" if o.detail else ""))
+    bad = [o for o in outcomes if not o.ok]
+    print(f"{len(outcomes)} runs checked: {len(outcomes) - len(bad)} agree or are skipped, "
+          f"{len(bad)} do not")
+    if bad:
+        raise ValueError(f"{len(bad)} committed run(s) do not match the current code")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -305,6 +415,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_training(args)
         elif args.command == "runs":
             list_runs(args)
+        elif args.command == "claims":
+            show_claims(args)
+        elif args.command == "reproduce":
+            run_reproduce(args)
+        elif args.command == "results":
+            run_results(args)
         else:
             print(describe_options(args.algorithm))
     except (ValueError, TypeError, KeyError, FileNotFoundError) as error:

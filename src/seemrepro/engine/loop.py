@@ -26,10 +26,10 @@ import torch
 from tqdm.auto import tqdm
 
 from seemrepro import seeds as streams
+from seemrepro.datasets.resolve import resolve_dataset
 from seemrepro.engine.config import Row, RunConfig, RunResult
 from seemrepro.engine.data import Prepared, monitor_set, prepare
 from seemrepro.engine.monitors import Monitor, RunView, SnapshotMonitor, build_monitors, diverged
-from seemrepro.datasets.resolve import resolve_dataset
 from seemrepro.engine.store import RunStore
 from seemrepro.rl.agents import Agent, agent_class, make_config
 from seemrepro.rl.buffers import Batch, ReplayBuffer
@@ -102,20 +102,23 @@ def train_runs(configs: Sequence[RunConfig], *, store: RunStore | None = None,
     return [r for r in results if r is not None]
 
 
-# Fields in which runs of one batched model may differ: each member has its own seed and data.
+# Fields in which runs of one batched model may differ: each member has its own seed and data
+# (and the agent's own member scalars, e.g. γ: :attr:`seemrepro.rl.agents.Agent.member_scalars`).
 MEMBER_FIELDS = ("seed", "dataset", "subset", "subset_seed", "normalize_states")
 
 
 def batch_groups(configs: Sequence[RunConfig], max_group: int = 64) -> list[list[RunConfig]]:
     """Split runs into groups that can train as one batched model, keeping input order
-    within each group: the same config up to :data:`MEMBER_FIELDS`, and data of the same
-    state and action sizes. Online runs batch only over seeds (one environment id)."""
+    within each group: the same config up to :data:`MEMBER_FIELDS` and the agent's member
+    scalars, and data of the same state and action sizes. Online runs share one environment
+    id."""
     groups: dict[str, list[RunConfig]] = {}
     for c in configs:
         shared = c.key_dict()
         for name in MEMBER_FIELDS:
             if name != "dataset" or not c.online:
                 shared.pop(name)
+        shared["agent"] = agent_class(c.algorithm).member_signature(shared["agent"])
         if not c.online:
             shared["dims"] = data_dims(c.dataset)
         groups.setdefault(json.dumps(shared, sort_keys=True), []).append(c)
@@ -212,7 +215,9 @@ class GroupRun:
         self.agent = agent_class(base.algorithm)(
             self.prepared[0].data.state_dim, self.prepared[0].data.action_dim,
             make_config(base.algorithm, base.agent), seed=self.seeds[0],
-            seeds=self.seeds if batched else None, device=device)
+            seeds=self.seeds if batched else None, device=device,
+            member_configs=[make_config(c.algorithm, c.agent) for c in configs]
+            if batched else None)
         self.samplers = [torch.Generator().manual_seed(streams.MINIBATCHES(s)) for s in self.seeds]
         self.views = [RunView(self.agent, i, s,
                               monitor_set(p.data, base.monitors.seem_samples, s),

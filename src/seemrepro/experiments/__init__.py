@@ -7,8 +7,8 @@ where those runs come from (committed results, the run store, or training here o
 
 from seemrepro.experiments.claims import CLAIMS, get_claim
 from seemrepro.experiments.results import CommittedResults, export_results
-from seemrepro.experiments.runner import GridRuns, grid_runs, plan, reproduce
+from seemrepro.experiments.runner import GridRuns, grid_runs, plan, reproduce, submit
 from seemrepro.experiments.spec import Claim, Grid, Threshold
 
 __all__ = ["CLAIMS", "Claim", "CommittedResults", "Grid", "GridRuns", "Threshold",
-           "export_results", "get_claim", "grid_runs", "plan", "reproduce"]
+           "export_results", "get_claim", "grid_runs", "plan", "reproduce", "submit"]

@@ -94,8 +94,12 @@ CLAIMS: tuple[Claim, ...] = (
 _BY_ID = {c.id: c for c in CLAIMS}
 
 
-def get_claim(claim_id: str) -> Claim:
-    """The claim with this ID (case-insensitive), or an error listing the known ones."""
+def get_claim(claim_id: str | Claim) -> Claim:
+    """The claim with this ID (case-insensitive), or an error listing the known ones; a
+    :class:`Claim` passes through (so every function taking a claim ID also takes a claim
+    declared elsewhere, e.g. in a user's own project)."""
+    if isinstance(claim_id, Claim):
+        return claim_id
     claim = _BY_ID.get(claim_id.upper())
     if claim is None:
         raise ValueError(f"unknown claim {claim_id!r}; known: {', '.join(_BY_ID)}")

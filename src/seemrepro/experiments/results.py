@@ -27,6 +27,7 @@ from typing import Any
 from seemrepro.engine.config import RunConfig, RunResult
 from seemrepro.engine.store import RunStore
 from seemrepro.experiments.claims import get_claim
+from seemrepro.experiments.spec import Claim
 from seemrepro.runtime import atomic_write, check_profile, git_commit, project_root
 
 RUNS_FILE, METRICS_FILE = "runs.json", "metrics.csv.gz"
@@ -39,7 +40,7 @@ def results_root(root: Path | str | None = None) -> Path:
     return Path(env) if env else project_root() / "data" / "results"
 
 
-def results_dir(claim_id: str, profile: str, root: Path | str | None = None) -> Path:
+def results_dir(claim_id: str | Claim, profile: str, root: Path | str | None = None) -> Path:
     return results_root(root) / get_claim(claim_id).id / check_profile(profile)
 
 
@@ -75,7 +76,7 @@ class CommittedResults:
     runs: dict[str, CommittedRun]
 
     @classmethod
-    def load(cls, claim_id: str, profile: str,
+    def load(cls, claim_id: str | Claim, profile: str,
              root: Path | str | None = None) -> CommittedResults | None:
         """The committed results, or None when there are none (an error when they are corrupt)."""
         d = results_dir(claim_id, profile, root)
@@ -95,7 +96,8 @@ class CommittedResults:
         except (OSError, ValueError, KeyError, EOFError, gzip.BadGzipFile) as error:
             raise CorruptResultsError(f"committed results in {d} cannot be read ({error}); "
                                       f"export them again with `seemrepro results export "
-                                      f"{claim_id} --profile {profile}`") from error
+                                      f"{get_claim(claim_id).id} --profile {profile}`") \
+                from error
         return cls(meta["claim"], meta["profile"], meta["exported"], meta["total_runs"], runs)
 
     def provenance(self) -> list[tuple[str, str, int]]:
@@ -110,7 +112,7 @@ class CommittedResults:
 ROW_HEADER = ["step", "seed", "metric", "value"]
 
 
-def export_results(claim_id: str, profile: str, *, store: RunStore | None = None,
+def export_results(claim_id: str | Claim, profile: str, *, store: RunStore | None = None,
                    root: Path | str | None = None) -> tuple[Path, int, int]:
     """Write the claim's finished runs at ``profile`` from ``store`` into the results folder.
 
@@ -136,7 +138,7 @@ def export_results(claim_id: str, profile: str, *, store: RunStore | None = None
         entries.append({"key": key, "variant": variants[repr(config.resolved())],
                         "record": record, "summary": summary})
         writer.writerows((key, s, seed, m, repr(float(v))) for s, seed, m, v in result.rows)
-    out = results_dir(claim.id, profile, root)
+    out = results_dir(claim, profile, root)
     if not entries:
         raise ValueError(f"no finished run of claim {claim.id} at profile {profile} in "
                          f"{store.root}; run `seemrepro reproduce {claim.id} --profile {profile}`")

@@ -5,8 +5,9 @@
   current code and data, else from the run store, else trained here (batched groups).
   ``SEEMREPRO_RECOMPUTE=1`` (``make book RECOMPUTE=1``) ignores committed results.
 * :func:`plan` lists a grid's runs with their cost in updates and whether they are done.
-* :func:`reproduce` trains the runs not yet in the store: locally with a progress bar over
-  the whole grid, or through submitit (:mod:`seemrepro.experiments.cluster`) as a job array.
+* :func:`reproduce` trains the runs not yet in the store, here, with a progress bar over the
+  whole grid; :func:`submit` sends the same batched groups to a cluster through submitit
+  (:mod:`seemrepro.experiments.cluster`) as a job array.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class GridRuns:
                 f":class: note\n" + "; ".join(parts) + ".\n```")
 
 
-def grid_runs(claim_id: str, profile: str, *, store: RunStore | None = None,
+def grid_runs(claim_id: str | Claim, profile: str, *, store: RunStore | None = None,
               recompute: bool | None = None, progress: bool = False,
               threads: int | None = None) -> GridRuns:
     """Every run of ``claim_id``'s grid at ``profile``, by variant (see the module docstring)."""
@@ -72,7 +73,7 @@ def grid_runs(claim_id: str, profile: str, *, store: RunStore | None = None,
     grid = claim.runs(profile)
     store = store or RunStore()
     recompute = recompute_requested() if recompute is None else recompute
-    committed = None if recompute else CommittedResults.load(claim.id, profile)
+    committed = None if recompute else CommittedResults.load(claim, profile)
     by_repr: dict[str, RunResult] = {}
     sources: Counter[str] = Counter()
     used_keys = set()
@@ -109,12 +110,12 @@ class PlannedRun:
     status: str  # "done" (in the run store), "committed" (only in committed results), "todo"
 
 
-def plan(claim_id: str, profile: str, store: RunStore | None = None) -> list[PlannedRun]:
+def plan(claim_id: str | Claim, profile: str, store: RunStore | None = None) -> list[PlannedRun]:
     """Every run of the grid with its cost and status."""
     claim = get_claim(claim_id)
     grid = claim.runs(profile)
     store = store or RunStore()
-    committed = CommittedResults.load(claim.id, profile)
+    committed = CommittedResults.load(claim, profile)
     variants = grid.variant_of()
     planned = []
     for config in grid.configs():
@@ -126,31 +127,35 @@ def plan(claim_id: str, profile: str, store: RunStore | None = None) -> list[Pla
     return planned
 
 
-def reproduce(claim_id: str, profile: str, *, store: RunStore | None = None,
-              executor: str = "local", max_group: int = 64, threads: int | None = None,
-              progress: bool = True, cluster: Any = None) -> list[RunResult] | list[Any]:
-    """Train every run of the grid that the run store does not hold yet.
-
-    ``executor="local"`` trains here, batched, with one progress bar over the grid (runs done /
-    total, ETA) and returns the results. ``executor="slurm"`` submits the same batched groups
-    as a submitit job array with ``cluster`` (:class:`~seemrepro.experiments.cluster.
-    ClusterOptions`) and returns the jobs.
-    """
+def reproduce(claim_id: str | Claim, profile: str, *, store: RunStore | None = None,
+              max_group: int = 64, threads: int | None = None,
+              progress: bool = True) -> list[RunResult]:
+    """Train, here, every run of the grid that the run store does not hold yet: batched, with
+    one progress bar over the grid (runs done / total, ETA). Returns the trained runs."""
     store = store or RunStore()
     todo = [p.config for p in plan(claim_id, profile, store) if p.status != "done"]
-    if executor == "local":
-        bar = tqdm(total=len(todo), disable=not progress or not todo, unit="run",
-                   desc=f"{get_claim(claim_id).id} at {profile}",
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} runs "
-                              "[{elapsed}<{remaining}]")
-        try:
-            return train_runs(todo, store=store, max_group=max_group, threads=threads,
-                              progress=False, on_progress=bar.update)
-        finally:
-            bar.close()
-    if executor == "slurm":
-        from seemrepro.experiments.cluster import ClusterOptions, submit_groups
+    bar = tqdm(total=len(todo), disable=not progress or not todo, unit="run",
+               desc=f"{get_claim(claim_id).id} at {profile}",
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} runs "
+                          "[{elapsed}<{remaining}]")
 
-        return submit_groups(batch_groups(todo, max_group), store,
-                             cluster if cluster is not None else ClusterOptions())
-    raise ValueError(f"unknown executor {executor!r}; choose local or slurm")
+    def advance(runs: float) -> None:  # fractions of runs add up with rounding: never overshoot
+        bar.update(max(0.0, min(runs, bar.total - bar.n)))
+
+    try:
+        return train_runs(todo, store=store, max_group=max_group, threads=threads,
+                          progress=False, on_progress=advance)
+    finally:
+        bar.close()
+
+
+def submit(claim_id: str | Claim, profile: str, options: Any, *,
+           store: RunStore | None = None, max_group: int = 64) -> list[Any]:
+    """Submit the same batched groups as :func:`reproduce` would train, as a submitit job
+    array (``options``: :class:`~seemrepro.experiments.cluster.ClusterOptions`); returns the
+    jobs (``job.result()`` waits for one)."""
+    from seemrepro.experiments.cluster import submit_groups
+
+    store = store or RunStore()
+    todo = [p.config for p in plan(claim_id, profile, store) if p.status != "done"]
+    return submit_groups(batch_groups(todo, max_group), store, options)

@@ -1,8 +1,9 @@
 """Benchmarks: ``seem()`` against the brute-force reference, and training throughput.
 
-Run as ``python -m seemrepro.tools.bench [--section seem|training|all] [--json PATH]``. The training
-section (:mod:`seemrepro.tools.bench_training`) compares our agents with d3rlpy's and needs
-``.venv-bench`` (``make bench-venv``).
+Run as ``python -m seemrepro.tools.bench [--section seem|training|engine|all] [--json PATH]``. The
+training section (:mod:`seemrepro.tools.bench_training`) compares our agents with d3rlpy's and needs
+``.venv-bench`` (``make bench-venv``); the engine section (:mod:`seemrepro.tools.bench_engine`)
+compares a grid of runs trained as one batched group with the same runs trained in turn.
 
 SEEM section: a 3x256 critic on 14-dimensional (s, a) inputs is first
 trained for a while by TD on random data with no target network (so SEEM is clearly positive);
@@ -143,13 +144,19 @@ def run_seem(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=("seem", "training", "all"), default="all")
+    parser.add_argument("--section", choices=("seem", "training", "engine", "all"), default="all")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--m", type=int, default=2560, help="number of samples M")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke check")
     parser.add_argument("--device", default=str(default_device()))
     parser.add_argument("--train-steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3, help="library timing repeats")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="engine section: training steps of each run (default "
+                             "bench_engine.STEPS; --quick: 10)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="engine section: torch threads (default: runtime.default_threads(), "
+                             "which reads SEEMREPRO_THREADS)")
     parser.add_argument("--worker", choices=("library", "reference"), help=argparse.SUPPRESS)
     parser.add_argument("--problem", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -167,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
         training = bench_training.run(plan)
         print(bench_training.format_report(training))
         results["training"] = training
+    if args.section in ("engine", "all"):
+        from seemrepro.tools import bench_engine
+
+        quick = {"warmup": 2, "rounds": 1, "gpu_steps": 20, "gpu_warmup": 2} if args.quick else {}
+        steps = args.steps or (10 if args.quick else bench_engine.STEPS)
+        engine = bench_engine.run(steps, threads=args.threads, **quick)
+        print(bench_engine.format_report(engine))
+        results["engine"] = engine
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1))

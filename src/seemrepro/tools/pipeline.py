@@ -8,8 +8,11 @@ executing again. ``golden`` records the verdict cells' outputs at the smoke prof
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -19,12 +22,16 @@ from typing import Any
 
 import nbformat
 
+from seemrepro.experiments.results import results_root
+from seemrepro.experiments.runner import RECOMPUTE_VARIABLE
+from seemrepro.experiments.status import VERDICTS, claims_page, record_verdict
 from seemrepro.runtime import (
     PROFILES,
     Provenance,
     atomic_write,
     check_profile,
     describe_device,
+    environment_variable,
     git_commit,
     project_root,
 )
@@ -52,11 +59,29 @@ def library_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
+def _results(root: Path) -> Path:
+    """Where chapters under ``root`` read committed results and the build records verdicts."""
+    return results_root() if root == project_root() else root / "data" / "results"
+
+
+def results_digest(root: Path) -> str:
+    """The committed results a chapter may read (verdict records aside)."""
+    digest = hashlib.sha256()
+    base = _results(root)
+    for path in sorted(base.rglob("*")) if base.is_dir() else []:
+        if path.is_file() and VERDICTS not in path.relative_to(base).parts:
+            digest.update(str(path.relative_to(base)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def cache_key(source: Path, parameters: dict[str, Any], root: Path) -> str:
     digest = hashlib.sha256()
     digest.update(source.read_bytes())
     digest.update(json.dumps(parameters, sort_keys=True).encode())
     digest.update(library_digest(root).encode())
+    digest.update(results_digest(root).encode())
+    digest.update(os.environ.get(RECOMPUTE_VARIABLE, "").encode())
     return digest.hexdigest()
 
 
@@ -115,11 +140,19 @@ def execute_chapter(
             progress_bar=sys.stderr.isatty(), log_output=False,
         )
     except Exception as error:  # papermill raises its own error type with the cell number
-        raise ChapterFailed(_failure_message(source, error) + f" (executed copy: {partial})") \
-            from error
+        message = _failure_message(source, error)
+        record_verdict(source.stem, profile, passed=False, verdict=message,
+                       commit=git_commit(root), device=describe_device(),
+                       torch_version=_torch_version(),
+                       wall_seconds=time.perf_counter() - started, root=_results(root))
+        raise ChapterFailed(message + f" (executed copy: {partial})") from error
     wall = time.perf_counter() - started
     provenance = Provenance(profile=profile, device=describe_device(), commit=git_commit(root),
                             torch_version=_torch_version(), wall_seconds=wall)
+    record_verdict(source.stem, profile, passed=True, verdict=verdict_text(executed),
+                   commit=provenance.commit, device=provenance.device,
+                   torch_version=provenance.torch_version, wall_seconds=wall,
+                   root=_results(root))
     first_markdown = next(
         (i for i, c in enumerate(executed.cells) if c.cell_type == "markdown"), -1
     )
@@ -136,6 +169,12 @@ def _torch_version() -> str:
     import torch
 
     return torch.__version__
+
+
+def verdict_text(notebook: nbformat.NotebookNode) -> str:
+    """What the verdict cells printed."""
+    return "".join(o.get("text", "") for v in verdict_outputs(notebook) for o in v["outputs"]
+                   if o.get("output_type") == "stream")
 
 
 def verdict_outputs(notebook: nbformat.NotebookNode) -> list[dict[str, Any]]:
@@ -201,16 +240,30 @@ def build_html(root: Path) -> Path:
     return root / "_build" / "html" / "index.html"
 
 
-def build(profile: str, *, force: bool = False, only: Sequence[str] = ()) -> Path:
+def build(profile: str, *, force: bool = False, only: Sequence[str] = (),
+          recompute: bool = False) -> Path:
+    """Execute the chapters (changed ones only, unless ``force``) and render the book.
+
+    ``recompute`` ignores committed results and the local run store: every run is trained
+    again, into a fresh store under ``_build/recompute-runs``.
+    """
     root = project_root()
     out_dir = root / "book" / "executed"
     sources = [s for s in chapter_sources(root) if not only or s.stem in only]
-    for source in sources:
-        started = time.perf_counter()
-        print(f"[book] {source.stem}: executing at profile {profile} ...", flush=True)
-        _, ran = execute_chapter(source, out_dir, profile, force=force, root=root)
-        state = f"done in {time.perf_counter() - started:.1f} s" if ran else "unchanged, cached"
-        print(f"[book] {source.stem}: {state}", flush=True)
+    with contextlib.ExitStack() as stack:
+        if recompute:
+            runs = root / "_build" / "recompute-runs"
+            shutil.rmtree(runs, ignore_errors=True)
+            stack.enter_context(environment_variable(RECOMPUTE_VARIABLE, "1"))
+            stack.enter_context(environment_variable("SEEMREPRO_RUNS", str(runs)))
+        for source in sources:
+            started = time.perf_counter()
+            print(f"[book] {source.stem}: executing at profile {profile} ...", flush=True)
+            _, ran = execute_chapter(source, out_dir, profile, force=force or recompute,
+                                     root=root)
+            state = f"done in {time.perf_counter() - started:.1f} s" if ran else "unchanged, cached"
+            print(f"[book] {source.stem}: {state}", flush=True)
+    atomic_write(out_dir / "claims.md", claims_page())
     index = build_html(root)
     print(f"[book] HTML: {index}")
     return index
@@ -223,12 +276,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--profile", default="book", choices=PROFILES)
     b.add_argument("--force", action="store_true", help="re-execute even unchanged chapters")
     b.add_argument("--only", nargs="*", default=(), help="chapter names (file stems)")
+    b.add_argument("--recompute", action="store_true",
+                   help="ignore committed results and the run store; train every run again")
     g = sub.add_parser("golden", help="record verdict outputs at the smoke profile")
     g.add_argument("--only", nargs="*", default=())
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            build(args.profile, force=args.force, only=args.only)
+            build(args.profile, force=args.force, only=args.only, recompute=args.recompute)
         else:
             root = project_root()
             record_golden([s for s in chapter_sources(root)

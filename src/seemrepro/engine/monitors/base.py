@@ -36,6 +36,11 @@ class RunView:
     config: MonitorConfig
 
     @property
+    def agent_config(self) -> Any:
+        """This seed's own agent config (members of a batch may differ in γ, for example)."""
+        return self.agent.config_of(self.index)
+
+    @property
     def critic(self) -> Any:
         """This seed's first critic, as a plain module ``f(x) -> (N,)``."""
         return self.agent.critic_of(self.index)

@@ -26,7 +26,7 @@ class QMonitor(Monitor):
             policy = run.actor(x.states)
             q_data = critic(torch.cat([x.states, x.actions], dim=-1))
             q_policy = critic(torch.cat([x.states, policy], dim=-1))
-            corner = run.agent.config.max_action * math.sqrt(run.agent.action_dim)
+            corner = run.agent_config.max_action * math.sqrt(run.agent.action_dim)
             return {"q_data": float(q_data.mean()), "q_policy": float(q_policy.mean()),
                     "q_abs_max": float(torch.cat([q_data, q_policy]).abs().max()),
                     "param_norm": parameter_norm(critic),

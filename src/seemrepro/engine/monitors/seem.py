@@ -22,5 +22,5 @@ class SEEMMonitor(Monitor):
         with torch.no_grad():
             x_in = torch.cat([x.states, x.actions], dim=-1)
             x_next = torch.cat([x.next_states, run.actor(x.next_states)], dim=-1)
-        result = seem(run.critic, x_in, x_next, run.agent.config.gamma, normalize_by_parameters=True)
+        result = seem(run.critic, x_in, x_next, run.agent_config.gamma, normalize_by_parameters=True)
         return {"seem": result.raw, "seem_normalized": result.normalized}

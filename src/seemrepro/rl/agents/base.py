@@ -125,10 +125,16 @@ class Agent:
     version: ClassVar[int] = 1
     num_critics: int = 2
     target_networks: ClassVar[tuple[str, ...]] = ("critics",)
+    # Config fields in which the members of one batched agent may differ: numbers the losses
+    # use only elementwise per member, read through :meth:`scalar`.
+    member_scalars: ClassVar[tuple[str, ...]] = ("gamma",)
 
     def __init__(self, state_dim: int, action_dim: int, config: AgentConfig | None = None, *,
                  seed: int = 0, seeds: Sequence[int] | None = None,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu",
+                 member_configs: Sequence[AgentConfig] | None = None) -> None:
+        """``member_configs`` (with ``seeds``): each member's own config, differing from
+        ``config`` at most in :attr:`member_scalars`."""
         self.config = config if config is not None else self.config_class()
         if not isinstance(self.config, self.config_class):
             raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, "
@@ -159,6 +165,45 @@ class Agent:
         self.make_optimizers()
         self.updates = 0
         self._target_tensors: tuple[list[torch.Tensor], ...] | None = None
+        self._member_values: dict[str, torch.Tensor] = {}
+        self._member_configs = list(member_configs) if member_configs is not None else None
+        if member_configs is not None:
+            self._set_member_scalars(member_configs)
+
+    def config_of(self, index: int) -> AgentConfig:
+        """Member ``index``'s own config (it differs from :attr:`config` at most in
+        :attr:`member_scalars`)."""
+        return self._member_configs[index] if self._member_configs is not None else self.config
+
+    def _set_member_scalars(self, configs: Sequence[AgentConfig]) -> None:
+        if len(configs) != self.num_seeds:
+            raise ValueError(f"{len(configs)} member configs for {self.num_seeds} members")
+        for c in configs:
+            differ = {f.name for f in dataclasses.fields(c)
+                      if getattr(c, f.name) != getattr(self.config, f.name)}
+            if differ - set(self.member_scalars):
+                raise ValueError(f"members of one batched {type(self).__name__} may differ only "
+                                 f"in {', '.join(self.member_scalars)}; they differ in "
+                                 f"{', '.join(sorted(differ - set(self.member_scalars)))}")
+        for name in self.member_scalars:
+            values = [float(getattr(c, name)) for c in configs]
+            if len(set(values)) > 1:
+                self._member_values[name] = torch.tensor(
+                    values, dtype=torch.float32, device=self.device).unsqueeze(-1)
+
+    def scalar(self, name: str) -> float | torch.Tensor:
+        """Config field ``name``: its value, or when the members of a batched agent differ in
+        it, one value per member shaped ``(N, 1)`` to broadcast over each member's batch
+        (float32, as torch rounds a Python number for a float32 operation, so each member
+        computes exactly what it would alone)."""
+        value = self._member_values.get(name)
+        return value if value is not None else getattr(self.config, name)
+
+    @classmethod
+    def member_signature(cls, agent: dict[str, Any]) -> dict[str, Any]:
+        """What the members of one batched agent must share: the config (as a dict) less
+        :attr:`member_scalars`."""
+        return {k: v for k, v in agent.items() if k not in cls.member_scalars}
 
     def _stack(self, members: list[nn.Module]) -> nn.Module:
         if isinstance(members[0], nn.ModuleList):

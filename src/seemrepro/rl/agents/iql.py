@@ -38,6 +38,7 @@ class IQLConfig(AgentConfig):
 class IQL(Agent):
     config_class = IQLConfig
     version = 1
+    member_scalars = ("gamma", "expectile", "beta")
     config: IQLConfig
     actor: nn.Module
     value: nn.Module
@@ -58,9 +59,10 @@ class IQL(Agent):
         cfg = self.config
         with torch.no_grad():
             target_q = self.q_min(self.target_critics(), batch.states, batch.actions)
-            target = batch.rewards + cfg.gamma * (1.0 - batch.dones) * self.value(batch.next_states)
+            target = batch.rewards + self.scalar("gamma") * (1.0 - batch.dones) * self.value(
+                batch.next_states)
         advantage = target_q - self.value(batch.states)
-        weight = (cfg.expectile - (advantage.detach() < 0).to(advantage.dtype)).abs()
+        weight = (self.scalar("expectile") - (advantage.detach() < 0).to(advantage.dtype)).abs()
         value_loss = batch_mean(weight * advantage**2)
         self.step(self.value_optimizer, value_loss)
 
@@ -69,7 +71,7 @@ class IQL(Agent):
                                         for q in q_values)
         self.step(self.critic_optimizer, critic_loss)
 
-        exp_advantage = torch.exp(cfg.beta * advantage.detach()).clamp(max=cfg.max_weight)
+        exp_advantage = torch.exp(self.scalar("beta") * advantage.detach()).clamp(max=cfg.max_weight)
         squared_error = ((self.actor(batch.states) - batch.actions) ** 2).sum(-1)
         actor_loss = batch_mean(exp_advantage * squared_error)
         self.step(self.actor_optimizer, actor_loss)

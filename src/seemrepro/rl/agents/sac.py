@@ -66,12 +66,11 @@ class SAC(Agent):
         return None
 
     def update(self, batch: Batch) -> dict[str, float]:
-        cfg = self.config
         with torch.no_grad():
             alpha = self.temperature(batch.rewards).exp()
             next_actions, next_log_prob = self.sample(batch.next_states)
             next_q = self.q_min(self.target_critics(), batch.next_states, next_actions)
-            target = batch.rewards + cfg.gamma * (1.0 - batch.dones) * (
+            target = batch.rewards + self.scalar("gamma") * (1.0 - batch.dones) * (
                 next_q - alpha * next_log_prob)
         q_values = self.q_values(self.critics, batch.states, batch.actions)
         critic_loss: torch.Tensor = sum(batch_mean((q - target) ** 2)  # type: ignore[assignment]

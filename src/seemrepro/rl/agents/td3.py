@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -43,9 +44,15 @@ class TD3(Agent):
     config_class = TD3Config
     version = 1
     target_networks = ("actor", "critics")
+    member_scalars = ("gamma", "bc_alpha")
     config: TD3Config
     actor: nn.Module
     actor_target: nn.Module
+
+    @classmethod
+    def member_signature(cls, agent: dict[str, Any]) -> dict[str, Any]:
+        # with and without behaviour cloning the actor losses differ: never one batch
+        return {**super().member_signature(agent), "behaviour_cloning": agent["bc_alpha"] > 0}
 
     def build(self) -> dict[str, nn.Module]:
         cfg = self.config
@@ -70,7 +77,7 @@ class TD3(Agent):
             next_actions = (actor_target(batch.next_states) + noise).clamp(
                 -cfg.max_action, cfg.max_action)
             next_q = self.q_min(critics_target, batch.next_states, next_actions)
-            target = batch.rewards + cfg.gamma * (1.0 - batch.dones) * next_q
+            target = batch.rewards + self.scalar("gamma") * (1.0 - batch.dones) * next_q
         q_values = self.q_values(self.critics, batch.states, batch.actions)
         critic_loss = sum(batch_mean((q - target) ** 2) for q in q_values)
         self.step(self.critic_optimizer, critic_loss)  # type: ignore[arg-type]
@@ -85,7 +92,7 @@ class TD3(Agent):
             if cfg.bc_alpha > 0:
                 scale = q_policy.abs().mean(dim=-1, keepdim=True).detach().clamp_min(1e-6)
                 bc = batch_mean((policy_actions - batch.actions) ** 2, dims=2)
-                actor_loss = -batch_mean(cfg.bc_alpha / scale * q_policy) + bc
+                actor_loss = -batch_mean(self.scalar("bc_alpha") / scale * q_policy) + bc
                 metrics["bc_loss"] = float(bc.detach()) / self.num_seeds
             else:
                 actor_loss = -batch_mean(q_policy)

@@ -1,0 +1,106 @@
+"""Re-verifying committed results: retrain a deterministic sample of runs and compare.
+
+For each claim and profile with committed results, the *cheapest* ``k`` runs (by their recorded
+wall time, ties by key) are trained again from their config with the current code and
+compared with the committed metrics: the same (step, seed, metric) rows, every value within
+``rtol``/``atol`` (NaN matches NaN) and the same divergence step. A committed run whose key
+differs from the key the current code gives its config is *stale* (the code or the data
+changed since): that fails too, and the fix is to re-export. Runs computed on another kind of
+device (CUDA against this CPU) are listed as skipped, verified only there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from seemrepro.engine.config import RunResult
+from seemrepro.engine.loop import train_runs
+from seemrepro.engine.store import RunStore
+from seemrepro.experiments.claims import claims_with_grids, get_claim
+from seemrepro.experiments.results import CommittedResults, CommittedRun
+from seemrepro.experiments.spec import Claim
+from seemrepro.runtime import PROFILES, default_device
+
+RTOL, ATOL = 1e-4, 1e-6
+MATCH, MISMATCH, STALE, SKIPPED = "match", "mismatch", "stale", "skipped"
+
+
+@dataclass(frozen=True)
+class Verification:
+    claim: str
+    profile: str
+    key: str
+    variant: str
+    seed: int
+    status: str
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (MATCH, SKIPPED)
+
+
+def cheapest(committed: CommittedResults, k: int | None) -> list[CommittedRun]:
+    runs = sorted(committed.runs.values(),
+                  key=lambda r: (float(r.summary.get("seconds", 0.0)), r.key))
+    return runs if k is None else runs[:k]
+
+
+def compare(expected: RunResult, actual: RunResult, rtol: float = RTOL,
+            atol: float = ATOL) -> str:
+    """Empty when the runs agree, else what differs first."""
+    if expected.diverged_at != actual.diverged_at:
+        return f"diverged at {actual.diverged_at}, committed {expected.diverged_at}"
+    a = {(s, seed, m): v for s, seed, m, v in actual.rows}
+    e = {(s, seed, m): v for s, seed, m, v in expected.rows}
+    if a.keys() != e.keys():
+        missing, extra = sorted(e.keys() - a.keys())[:3], sorted(a.keys() - e.keys())[:3]
+        return f"different rows: missing {missing}, extra {extra}"
+    for row, want in sorted(e.items()):
+        got = a[row]
+        if math.isnan(want) and math.isnan(got):
+            continue
+        if not math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
+            return f"{row[2]} at step {row[0]}: {got!r}, committed {want!r}"
+    return ""
+
+
+def device_kind(description: str) -> str:
+    return description.split(" ", 1)[0] if description else "cpu"
+
+
+def verify_results(claim_ids: Sequence[str | Claim] | None = None,
+                   profiles: Sequence[str] = PROFILES, *, k: int | None = 1,
+                   rtol: float = RTOL, atol: float = ATOL, threads: int | None = None,
+                   progress: bool = False) -> list[Verification]:
+    """Retrain the cheapest ``k`` committed runs (``None``: all) per claim and profile."""
+    claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
+    here = default_device().type
+    keys = RunStore()
+    outcomes = []
+    for claim in claims:
+        for profile in profiles:
+            committed = CommittedResults.load(claim, profile)
+            if committed is None:
+                continue
+            for run in cheapest(committed, k):
+                config = run.config
+                seed = config.seed
+                where = device_kind(run.summary.get("device", ""))
+                if keys.key(config) != run.key:
+                    outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
+                                                 STALE, "the code version or the data changed "
+                                                 "since the export"))
+                    continue
+                if where != here:
+                    outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
+                                                 SKIPPED, f"computed on {where}; verified "
+                                                 f"only there"))
+                    continue
+                (again,) = train_runs([config], store=None, progress=progress, threads=threads)
+                detail = compare(run.result(), again, rtol, atol)
+                outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
+                                             MISMATCH if detail else MATCH, detail))
+    return outcomes

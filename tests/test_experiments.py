@@ -1,0 +1,218 @@
+"""The experiments layer: claims as data, grids, committed results, status and verification."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from seemrepro.engine import MonitorConfig, RunConfig, RunStore
+from seemrepro.engine.loop import train_runs
+from seemrepro.experiments import (
+    CLAIMS,
+    Claim,
+    CommittedResults,
+    Grid,
+    Threshold,
+    export_results,
+    get_claim,
+    grid_runs,
+    plan,
+    reproduce,
+)
+from seemrepro.experiments.results import CorruptResultsError, results_dir
+from seemrepro.experiments.runner import COMMITTED, COMPUTED, STORE
+from seemrepro.experiments.status import (
+    FAILED,
+    NOT_RUN,
+    PARTLY,
+    PASSED,
+    claim_status,
+    claims_page,
+    record_verdict,
+)
+from seemrepro.experiments.verify import MATCH, MISMATCH, STALE, compare, verify_results
+from seemrepro.runtime import PROFILES, by_profile, project_root
+
+SMALL = {"critic": {"hidden": [16, 16]}, "actor_hidden": [16, 16], "tau": 1.0}
+MON = MonitorConfig(q_every=20, seem_every=0, checkpoint_every=40)
+
+
+def tiny_grid(profile: str) -> Grid:
+    steps = by_profile(profile, smoke=60, book=80, paper=100)
+    base = RunConfig("td3", "synthetic/2000", steps=steps, batch_size=32, agent=SMALL,
+                     monitors=MON)
+    layernorm = RunConfig("td3", "synthetic/2000", steps=steps, batch_size=32, monitors=MON,
+                          agent={**SMALL, "critic": {"hidden": [16, 16], "norm": "layernorm"}})
+    return Grid.over_seeds({"plain": base, "LN": layernorm}, [0, 1])
+
+
+TINY = Claim("X1", "a tiny test claim", "none", (), (Threshold("level", 0.5, "r", "p", "why"),),
+             tiny_grid)
+
+
+@pytest.fixture
+def results_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "results"
+    monkeypatch.setenv("SEEMREPRO_RESULTS", str(root))
+    monkeypatch.delenv("SEEMREPRO_RECOMPUTE", raising=False)
+    return root
+
+
+def test_registry_holds_every_claim_of_the_reproduction_plan() -> None:
+    plan_file = project_root().parent / "shared" / "REPRODUCTION.md"
+    if not plan_file.exists():
+        pytest.skip("REPRODUCTION.md is not beside the project")
+    ids = re.findall(r"^\| ([TNA]\d+) \|", plan_file.read_text(), flags=re.M)
+    assert ids and [c.id for c in CLAIMS] == ids
+
+
+def test_every_chapter_named_by_a_claim_exists_and_grids_build_at_every_profile() -> None:
+    for claim in CLAIMS:
+        for chapter in claim.chapters:
+            assert (project_root() / "book" / f"{chapter}.py").exists(), chapter
+        if claim.grid is not None:
+            for profile in PROFILES:
+                grid = claim.runs(profile)
+                assert len(grid) == len({repr(c.resolved()) for c in grid.configs()}) > 0
+
+
+def test_claims_and_thresholds_fail_clearly() -> None:
+    with pytest.raises(ValueError, match="unknown claim 'T99'; known: T1, T2"):
+        get_claim("T99")
+    assert get_claim("t10") is get_claim("T10")
+    assert TINY.threshold("level") == 0.5
+    with pytest.raises(KeyError, match="declares no threshold 'nope'; it has level"):
+        TINY.threshold("nope")
+    with pytest.raises(ValueError, match="declares no training runs"):
+        get_claim("T1").runs("book")
+    with pytest.raises(ValueError, match="unknown profile"):
+        TINY.runs("huge")
+
+
+def test_grid_over_seeds_and_repeats() -> None:
+    grid = tiny_grid("smoke")
+    assert list(grid.variants) == ["plain", "LN"] and len(grid) == 4
+    doubled = Grid({"a": grid.variants["plain"], "b": grid.variants["plain"]})
+    assert len(doubled) == 2  # one run read by two variants is trained once
+
+
+def test_export_load_and_committed_runs_stand_in_for_training(tmp_path: Path,
+                                                              results_root: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    first = grid_runs(TINY, "smoke", store=store)
+    assert first.sources == {COMPUTED: 4}
+    assert grid_runs(TINY, "smoke", store=store).sources == {STORE: 4}
+    out, done, total = export_results(TINY, "smoke", store=store)
+    assert (done, total) == (4, 4) and out == results_dir(TINY, "smoke")
+    committed = CommittedResults.load(TINY, "smoke")
+    assert committed is not None and len(committed.runs) == 4
+    run = next(iter(committed.runs.values()))
+    assert run.summary["device"].startswith("cpu") and run.summary["commit"]
+    assert "code_version" in run.record and "data_fingerprint" in run.record
+
+    fresh = RunStore(tmp_path / "elsewhere")  # a fresh clone: no run store, committed results
+    again = grid_runs(TINY, "smoke", store=fresh)
+    assert again.sources == {COMMITTED: 4}
+    assert not list(fresh.root.glob("*/*/summary.json"))
+    for name in first.variants:
+        for a, b in zip(first.variants[name], again.variants[name], strict=True):
+            assert a.rows == b.rows and a.diverged_at == b.diverged_at
+    note = again.provenance_markdown()
+    assert "**4** read from committed results" in note and run.summary["commit"] in note
+
+    recomputed = grid_runs(TINY, "smoke", store=fresh, recompute=True)
+    assert recomputed.sources == {COMPUTED: 4}
+
+
+def test_export_of_a_partly_computed_grid_and_of_nothing(tmp_path: Path,
+                                                          results_root: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    with pytest.raises(ValueError, match="no finished run of claim X1"):
+        export_results(TINY, "book", store=store)
+    train_runs(list(TINY.runs("book").variants["plain"]), store=store, progress=False)
+    assert export_results(TINY, "book", store=store)[1:] == (2, 4)
+    assert claim_status(TINY, "book").status == PARTLY
+    statuses = {p.status for p in plan(TINY, "book", RunStore(tmp_path / "other"))}
+    assert statuses == {"committed", "todo"}
+
+
+def test_corrupt_committed_results_are_a_clear_error(tmp_path: Path, results_root: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    train_runs(list(TINY.runs("smoke").variants["plain"]), store=store, progress=False)
+    out, _, _ = export_results(TINY, "smoke", store=store)
+    data = (out / "metrics.csv.gz").read_bytes()
+    (out / "metrics.csv.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptResultsError, match="cannot be read .* export them again"):
+        CommittedResults.load(TINY, "smoke")
+    (out / "metrics.csv.gz").write_bytes(gzip.compress(b"key,step\n"))
+    with pytest.raises(CorruptResultsError, match="unexpected header"):
+        CommittedResults.load(TINY, "smoke")
+
+
+def test_reproduce_trains_what_is_missing_and_skips_the_rest(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    train_runs([TINY.runs("smoke").variants["LN"][0]], store=store, progress=False)
+    assert [p.status for p in plan(TINY, "smoke", store)].count("done") == 1
+    progress: list[float] = []
+    trained = reproduce(TINY, "smoke", store=store, progress=False)
+    assert len(trained) == 3 and not any(r.cached for r in trained)
+    assert {p.status for p in plan(TINY, "smoke", store)} == {"done"}
+    assert reproduce(TINY, "smoke", store=store, progress=False) == []
+    assert progress == []
+
+
+def test_progress_adds_up_to_the_runs_trained(tmp_path: Path) -> None:
+    seen: list[float] = []
+    train_runs(TINY.runs("smoke").configs(), store=RunStore(tmp_path), progress=False,
+               on_progress=seen.append)
+    assert sum(seen) == pytest.approx(4.0)
+
+
+def test_claim_status_from_verdict_records(results_root: Path) -> None:
+    t6 = get_claim("T6")  # two chapters: passed only when both passed
+    assert claim_status(t6, "paper", results_root).status == NOT_RUN
+    common = {"commit": "abc", "device": "cpu (x86_64, 1 threads)", "torch_version": "2",
+              "wall_seconds": 1.0, "root": results_root}
+    record_verdict("t6_adam_growth", "paper", passed=True, verdict="ok: PASS", **common)
+    assert claim_status(t6, "paper", results_root).status == PARTLY
+    record_verdict("t6_offline_growth", "paper", passed=True, verdict="ok: PASS", **common)
+    status = claim_status(t6, "paper", results_root)
+    assert (status.status, status.commit, status.device) == (PASSED, "abc", "cpu")
+    record_verdict("t6_offline_growth", "paper", passed=False, verdict="boom", **common)
+    assert claim_status(t6, "paper", results_root).status == FAILED
+    assert claim_status(get_claim("N1"), "paper", results_root).detail == "no chapter yet"
+    page = claims_page(results_root)
+    assert page.startswith("# Claims at a glance")
+    assert "| T6 |" in page and "failed" in page and "surge_level" in page
+
+
+def test_compare_and_verify(tmp_path: Path, results_root: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    (run,) = train_runs([TINY.runs("smoke").variants["plain"][0]], store=store, progress=False)
+    assert compare(run, run) == ""
+    shifted = type(run)(run.config, [(s, seed, m, v * 1.01) for s, seed, m, v in run.rows],
+                        run.diverged_at, run.seconds)
+    assert "at step 0" in compare(run, shifted)
+    export_results(TINY, "smoke", store=store)
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)
+    assert outcome.status == MATCH and outcome.ok
+
+    runs_file = results_dir(TINY, "smoke") / "runs.json"
+    meta = json.loads(runs_file.read_text())
+    with gzip.open(results_dir(TINY, "smoke") / "metrics.csv.gz", "rt") as f:
+        lines = f.read().splitlines()
+    header, first, *rest = lines
+    key, step, seed, metric, value = first.split(",")
+    tampered = "\n".join([header, f"{key},{step},{seed},{metric},{float(value) + 1.0}", *rest])
+    (results_dir(TINY, "smoke") / "metrics.csv.gz").write_bytes(gzip.compress(tampered.encode()))
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)
+    assert outcome.status == MISMATCH and not outcome.ok
+
+    meta["runs"][0]["key"] = "0" * 16  # exported by other code or data: stale
+    runs_file.write_text(json.dumps(meta))
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)
+    assert outcome.status == STALE and not outcome.ok
