@@ -11,8 +11,10 @@ BENCH_VENV := .venv-bench
 BENCH_PY := $(BENCH_VENV)/bin/python
 BENCH_STAMP := $(BENCH_VENV)/.installed
 PROFILE ?= book
+RECOMPUTE ?= 0
+K ?= 1
 
-.PHONY: install bench-venv book test golden bench data clean
+.PHONY: install bench-venv book test golden bench data results verify-results clean
 
 install: $(STAMP)
 
@@ -41,8 +43,10 @@ $(BENCH_STAMP):
 		exit 1; fi
 	@touch $@
 
+# RECOMPUTE=1: ignore committed results and the run store, train every run again.
 book: $(STAMP) $(BENCH_STAMP)
-	$(PY) -m seemrepro.tools.pipeline build --profile $(PROFILE)
+	$(PY) -m seemrepro.tools.pipeline build --profile $(PROFILE) \
+		$(if $(filter-out 0,$(RECOMPUTE)),--recompute,)
 
 test: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m pytest
@@ -50,12 +54,22 @@ test: $(STAMP) $(BENCH_STAMP)
 golden: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m seemrepro.tools.pipeline golden
 
-# Both sections (SEEM, training); results also in _build/bench.json.
+# Every section (SEEM, training, engine); results also in _build/bench.json.
 bench: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m seemrepro.tools.bench --section all --json _build/bench.json
 
 data: $(STAMP)
 	$(PY) -m seemrepro.datasets.generate
+
+# make results CLAIM=T10 PROFILE=book: train what is missing, then export to data/results.
+results: $(STAMP)
+	@test -n "$(CLAIM)" || { echo "name a claim: make results CLAIM=T10 PROFILE=book"; exit 2; }
+	$(VENV)/bin/seemrepro reproduce $(CLAIM) --profile $(PROFILE)
+	$(VENV)/bin/seemrepro results export $(CLAIM) --profile $(PROFILE)
+
+# Retrain the cheapest K committed runs per claim and profile (K=all: every run) and compare.
+verify-results: $(STAMP)
+	$(VENV)/bin/seemrepro results verify --k $(K) $(CLAIM)
 
 clean:
 	rm -rf _build book/executed tests/.nbval

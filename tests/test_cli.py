@@ -187,3 +187,35 @@ def test_runs_status_counts_and_lists_stale_runs(
     counts, note, _, *stale = run_lines(capsys, store, "status", "--filter", "algorithm=td3")
     assert counts == f"2 runs in {store}: 2 stale-code" and "stale" in note
     assert len(stale) == 2 and all(" stale-code " in row for row in stale)
+
+
+def test_claims_lists_every_claim_with_a_status_per_profile(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["claims", "--thresholds"]) == 0
+    out = capsys.readouterr().out
+    for claim in ("T1", "T10", "N1", "A6"):
+        assert f"\n{claim:>3} " in out or out.startswith(claim)
+    assert "smoke" in out and "book" in out and "paper" in out
+    assert "surge_level" in out
+
+
+def test_reproduce_dry_run_lists_runs_and_cost(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["reproduce", "T10", "--profile", "smoke", "--dry-run",
+                 "--runs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "no LN" in out and "LN" in out and "400" in out
+    assert "2 runs, 0 done" in out and "800 updates to train" in out
+    assert not list(tmp_path.glob("*/*"))  # nothing trained
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["reproduce", "T99"], "unknown claim 'T99'"),
+    (["reproduce", "T1"], "claim T1 declares no training runs"),
+    (["results", "export"], "name the claim(s) to export"),
+    (["results", "verify", "--k", "0"], "expected a positive integer or 'all'"),
+])
+def test_claim_commands_fail_clearly(argv: list[str], message: str,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

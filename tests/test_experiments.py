@@ -66,7 +66,7 @@ def test_registry_holds_every_claim_of_the_reproduction_plan() -> None:
     plan_file = project_root().parent / "shared" / "REPRODUCTION.md"
     if not plan_file.exists():
         pytest.skip("REPRODUCTION.md is not beside the project")
-    ids = re.findall(r"^\| ([TNA]\d+) \|", plan_file.read_text(), flags=re.M)
+    ids = re.findall(r"^\| ([TNA]\d+) \|", plan_file.read_text(), flags=re.MULTILINE)
     assert ids and [c.id for c in CLAIMS] == ids
 
 

@@ -143,6 +143,8 @@ def _checked(kind: Callable[[str], Any], valid: Callable[[Any], bool], what: str
 
 positive_int = _checked(int, lambda v: v > 0, "a positive integer")
 fraction = _checked(float, lambda v: 0.0 < v <= 1.0, "a fraction in (0, 1]")
+count_or_all = _checked(lambda t: None if t == "all" else int(t),
+                        lambda v: v is None or v > 0, "a positive integer or 'all'")
 
 
 def monitors(assignments: Sequence[tuple[str, str]]) -> MonitorConfig:
@@ -265,8 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--profile", choices=PROFILES, default=None,
                     help="export: default book; verify: default every profile")
     rs.add_argument("--runs", default=None, help="run store root to export from")
-    rs.add_argument("--k", default="1", help="verify: how many runs per claim and profile, "
-                    "the cheapest first, or 'all'")
+    rs.add_argument("--k", type=count_or_all, default=1, help="verify: how many runs per "
+                    "claim and profile, the cheapest first, or 'all'")
     return parser
 
 
@@ -392,9 +394,9 @@ def run_results(args: argparse.Namespace) -> None:
                                               store=RunStore(args.runs))
             print(f"{claim}: exported {done} of {total} runs to {out}")
         return
-    k = None if args.k == "all" else positive_int(args.k)
     profiles = [args.profile] if args.profile else list(PROFILES)
-    outcomes = verify_results(args.claims or None, profiles, k=k, threads=default_threads())
+    outcomes = verify_results(args.claims or None, profiles, k=args.k,
+                              threads=default_threads())
     for o in outcomes:
         print(f"{o.claim:4} {o.profile:6} {o.variant[:12]:12} seed {o.seed:<3} {o.key}  "
               f"{o.status}" + (f": {o.detail}" if o.detail else ""))

@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from seemrepro.experiments.grids import t6_offline, t10
 from seemrepro.experiments.spec import Claim, Threshold
+from seemrepro.experiments.theory_thresholds import (
+    T1_THRESHOLDS,
+    T2_THRESHOLDS,
+    T3_THRESHOLDS,
+    T4_THRESHOLDS,
+    T5_THRESHOLDS,
+    T6_TOY_THRESHOLDS,
+    T7_THRESHOLDS,
+)
 
 T6_OFFLINE_THRESHOLDS = (
     Threshold("norm_slope_ratio_max", 1.10,
@@ -46,24 +55,27 @@ T10_THRESHOLDS = (
 
 CLAIMS: tuple[Claim, ...] = (
     Claim("T1", "One step of Q-value iteration is a linear map of the TD error",
-          "Theorem 1: u_{t+1} = (I + ηA_t) u_t; one-step error O(η²)", ("t1_theorem1",)),
+          "Theorem 1: u_{t+1} = (I + ηA_t) u_t; one-step error O(η²)", ("t1_theorem1",),
+          T1_THRESHOLDS),
     Claim("T2", "A diverged ReLU critic is L-homogeneous",
           "Lemma 1 / Table 3: 124.99 (5³), 999.78 (10³); NTK cosine 1 − 1e-6",
-          ("t2_homogeneity",)),
+          ("t2_homogeneity",), T2_THRESHOLDS),
     Claim("T3", "LayerNorm makes the NTK local",
           "Fig. 5, Prop. 1-2: without LN the NTK at (4,4) ≈ 4.5× its value at x0",
-          ("t3_ntk_layernorm",)),
+          ("t3_ntk_layernorm",), T3_THRESHOLDS),
     Claim("T4", "The inverse TD error falls linearly to a singular step",
           "Fig. 2 / Fig. 10: a fit on steps 450-500 predicted step 605; NaN at 605",
-          ("t4_singular_step",)),
+          ("t4_singular_step",), T4_THRESHOLDS),
     Claim("T5", "SEEM's sign predicts divergence; SEEM grows with γ",
           "Theorem 3 / Fig. 3 left: every positive-SEEM run diverged, every negative one not",
-          ("t5_seem_gamma",)),
+          ("t5_seem_gamma",), T5_THRESHOLDS),
     Claim("T6", "With Adam the norm grows linearly at η√P and Q like t^L",
           "Theorem 4 / Fig. 4: straight line for ‖θ_t‖; log Q ≈ 3·log t + c",
-          ("t6_adam_growth", "t6_offline_growth"), T6_OFFLINE_THRESHOLDS, t6_offline.grid),
+          ("t6_adam_growth", "t6_offline_growth"), T6_TOY_THRESHOLDS + T6_OFFLINE_THRESHOLDS,
+          t6_offline.grid),
     Claim("T7", "Baird's counterexample: LayerNorm stops linear TD divergence",
-          "App. F.5 / Fig. 14: weights blow up without LN, converge with LN", ("t7_baird",)),
+          "App. F.5 / Fig. 14: weights blow up without LN, converge with LN", ("t7_baird",),
+          T7_THRESHOLDS),
     Claim("T8", "Diverging policies push actions to the boundary of the action box",
           "Fig. 15, Sec. 3.3: ratio ≈ 1 for policy actions, well below 1 for data actions"),
     Claim("T9", "After t0 the NTK, action and parameter directions stop changing",
