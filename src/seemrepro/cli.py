@@ -395,8 +395,7 @@ def run_results(args: argparse.Namespace) -> None:
             print(f"{claim}: exported {done} of {total} runs to {out}")
         return
     profiles = [args.profile] if args.profile else list(PROFILES)
-    outcomes = verify_results(args.claims or None, profiles, k=args.k,
-                              threads=default_threads())
+    outcomes = verify_results(args.claims or None, profiles, k=args.k)
     for o in outcomes:
         print(f"{o.claim:4} {o.profile:6} {o.variant[:12]:12} seed {o.seed:<3} {o.key}  "
               f"{o.status}" + (f": {o.detail}" if o.detail else ""))

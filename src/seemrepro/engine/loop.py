@@ -333,8 +333,10 @@ class GroupRun:
         bar.close()
         seconds = self.elapsed + time.perf_counter() - t_start
         results = []
-        where = {"device": describe_device(self.device), "commit": git_commit()} \
-            if self.store is not None else {}
+        where: dict[str, Any] = {} if self.store is None else {
+            "device": describe_device(self.device), "commit": git_commit(),
+            "threads": torch.get_num_threads(),
+            "group": [self.store.key(c) for c in self.configs]}
         for i, c in enumerate(self.configs):
             for monitor in self.monitors[i]:
                 self.rows[i].extend(monitor.finish(self.views[i]))

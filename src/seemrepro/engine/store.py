@@ -12,7 +12,8 @@ Layout under the root (default ``<project>/runs``, or ``$SEEMREPRO_RUNS``)::
     <algorithm>/<key>/config.json     the key record (config, code_version, data_fingerprint)
     <algorithm>/<key>/metrics.csv     tidy rows: step, seed, metric, value
     <algorithm>/<key>/snapshots.pt    parameter snapshots (when monitored)
-    <algorithm>/<key>/summary.json    diverged_at, seconds, finished, torch, device, commit; written
+    <algorithm>/<key>/summary.json    diverged_at, seconds, finished, torch, device, commit,
+                                      threads, group (keys trained as one batch); written
                                       last, it marks the run done
     <algorithm>/_checkpoints/<group>.pt   the in-progress state of a (batched) group of seeds
 
@@ -90,8 +91,11 @@ class RunStore:
 
     def save(self, config: RunConfig, result: RunResult,
              snapshots: dict[int, dict[str, torch.Tensor]] | None = None, *,
-             device: str = "", commit: str = "") -> None:
-        """Store a finished run; ``device`` and ``commit`` describe where it was computed."""
+             device: str = "", commit: str = "", threads: int = 0,
+             group: list[str] | None = None) -> None:
+        """Store a finished run. ``device``, ``commit`` and ``threads`` describe where it was
+        computed; ``group`` lists the keys of the runs it trained with as one batched model
+        (float sums depend on both, so re-checking a run retrains the same group)."""
         record = key_record(config)
         d = self.root / config.algorithm / config_key(record)
         atomic_write(d / "config.json", json.dumps(record, indent=1))
@@ -106,7 +110,8 @@ class RunStore:
             atomic_write(d / "snapshots.pt", buf.getvalue())
         summary = {"diverged_at": result.diverged_at, "seconds": result.seconds,
                    "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                   "torch": torch.__version__, "device": device, "commit": commit}
+                   "torch": torch.__version__, "device": device, "commit": commit,
+                   "threads": threads, "group": group or [self.key(config)]}
         atomic_write(d / "summary.json", json.dumps(summary))
 
     def load(self, config: RunConfig) -> RunResult | None:

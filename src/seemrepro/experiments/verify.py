@@ -1,8 +1,9 @@
 """Re-verifying committed results: retrain a deterministic sample of runs and compare.
 
 For each claim and profile with committed results, the *cheapest* ``k`` runs (by their recorded
-wall time, ties by key) are trained again from their config with the current code and
-compared with the committed metrics: the same (step, seed, metric) rows, every value within
+wall time, ties by key) are trained again from their config with the current code, as they
+were trained (with the runs of their batched group, and the same number of torch threads:
+float sums depend on both) and compared with the committed metrics: the same (step, seed, metric) rows, every value within
 ``rtol``/``atol`` (NaN matches NaN) and the same divergence step. A committed run whose key
 differs from the key the current code gives its config is *stale* (the code or the data
 changed since): that fails too, and the fix is to re-export. Runs computed on another kind of
@@ -12,8 +13,10 @@ device (CUDA against this CPU) are listed as skipped, verified only there.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from seemrepro.engine.config import RunResult
 from seemrepro.engine.loop import train_runs
@@ -67,6 +70,14 @@ def compare(expected: RunResult, actual: RunResult, rtol: float = RTOL,
     return ""
 
 
+def threads_of(summary: dict[str, Any]) -> int:
+    """The torch threads a run was trained with (older records: from the device text)."""
+    if summary.get("threads"):
+        return int(summary["threads"])
+    found = re.search(r"(\d+) threads", summary.get("device", ""))
+    return int(found.group(1)) if found else 1
+
+
 def device_kind(description: str) -> str:
     return description.split(" ", 1)[0] if description else "cpu"
 
@@ -75,7 +86,8 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
                    profiles: Sequence[str] = PROFILES, *, k: int | None = 1,
                    rtol: float = RTOL, atol: float = ATOL, threads: int | None = None,
                    progress: bool = False) -> list[Verification]:
-    """Retrain the cheapest ``k`` committed runs (``None``: all) per claim and profile."""
+    """Retrain the cheapest ``k`` committed runs (``None``: all) per claim and profile
+    (``threads``: override the thread count each run was trained with)."""
     claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
     here = default_device().type
     keys = RunStore()
@@ -99,7 +111,17 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
                                                  SKIPPED, f"computed on {where}; verified "
                                                  f"only there"))
                     continue
-                (again,) = train_runs([config], store=None, progress=progress, threads=threads)
+                group = [committed.runs[k].config if k in committed.runs else None
+                         for k in run.summary.get("group", [run.key])]
+                if any(c is None for c in group):
+                    outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
+                                                 SKIPPED, "trained in a group with runs that "
+                                                 "were not exported"))
+                    continue
+                trained = train_runs([c for c in group if c is not None], store=None,
+                                     progress=progress, max_group=len(group),
+                                     threads=threads or threads_of(run.summary))
+                again = trained[run.summary.get("group", [run.key]).index(run.key)]
                 detail = compare(run.result(), again, rtol, atol)
                 outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
                                              MISMATCH if detail else MATCH, detail))
