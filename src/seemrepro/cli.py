@@ -340,11 +340,14 @@ def show_claims(args: argparse.Namespace) -> None:
     from seemrepro.experiments.status import claims_frame, thresholds_frame
 
     with pd.option_context("display.max_colwidth", 60, "display.width", 200):
-        print(claims_frame().drop(columns=["paper"]).to_string(index=False))
+        print(claims_frame().drop(columns=["paper's figure"]).to_string(index=False))
         if args.thresholds:
+            thresholds = thresholds_frame()
+            thresholds["changed after runs"] = thresholds["changed after runs"].map(
+                lambda text: "no" if text == "no" else "yes")
             print()
-            print(thresholds_frame()[["ID", "threshold", "value", "paper",
-                                      "changed after runs"]].to_string(index=False))
+            print(thresholds[["ID", "threshold", "value", "paper's figure",
+                              "changed after runs"]].to_string(index=False))
 
 
 def run_reproduce(args: argparse.Namespace) -> None:

@@ -93,16 +93,21 @@ def _short_device(device: str) -> str:
     return device.split(" (")[0] if device else ""
 
 
+def status_column(profile: str) -> str:
+    return f"status: {profile}"
+
+
 def claims_frame(root: Path | str | None = None) -> Any:
-    """One row per claim: ID, claim, paper, chapters, and a status column per profile."""
+    """One row per claim: ID, claim, the paper's figure, chapters, and a status column per
+    profile (:func:`status_column`)."""
     import pandas as pd
 
     rows = []
     for claim in CLAIMS:
-        row = {"ID": claim.id, "claim": claim.title, "paper": claim.paper,
+        row = {"ID": claim.id, "claim": claim.title, "paper's figure": claim.paper,
                "chapters": ", ".join(claim.chapters) or "—"}
         for profile in PROFILES:
-            row[profile] = claim_status(claim, profile, root).cell()
+            row[status_column(profile)] = claim_status(claim, profile, root).cell()
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -111,8 +116,8 @@ def thresholds_frame() -> Any:
     """Every verdict threshold of every claim, with the paper's figure beside it."""
     import pandas as pd
 
-    return pd.DataFrame([{"ID": c.id, "threshold": t.name, "value": t.value, "rule": t.rule,
-                          "paper": t.paper, "why this value": t.rationale,
+    return pd.DataFrame([{"ID": c.id, "threshold": t.name, "value": f"{t.value:g}", "rule": t.rule,
+                          "paper's figure": t.paper, "why this value": t.rationale,
                           "changed after runs": t.changed_after_runs or "no"}
                          for c in CLAIMS for t in c.thresholds])
 
@@ -130,7 +135,7 @@ def _markdown_table(frame: Any) -> str:
 def claims_page(root: Path | str | None = None) -> str:
     """The book's "Claims at a glance" page as MyST markdown."""
     frame = claims_frame(root)
-    counts = {p: int(frame[p].str.startswith(PASSED).sum()) for p in PROFILES}
+    counts = {p: int(frame[status_column(p)].str.startswith(PASSED).sum()) for p in PROFILES}
     summary = ", ".join(f"**{counts[p]}** at `{p}`" for p in PROFILES)
     intro = ("Every claim of the paper that this book reproduces, and where it stands at each "
              "profile: `smoke` (seconds, what the tests run), `book` (what these pages show, "
