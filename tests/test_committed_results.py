@@ -1,0 +1,59 @@
+"""The committed results in data/results come from the code as it is.
+
+Every committed run's key must still be the key the current code gives its config (else it is
+stale and the book would silently retrain it), and a compact sample is trained again and
+compared metric by metric: the cheapest run of each claim at the smoke profile and the
+cheapest run at the book profile. ``make verify-results K=all`` checks every run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from seemrepro.engine import RunStore
+from seemrepro.experiments import CommittedResults
+from seemrepro.experiments.claims import claims_with_grids
+from seemrepro.experiments.results import results_root
+from seemrepro.experiments.verify import MATCH, cheapest, verify_results
+from seemrepro.runtime import PROFILES
+
+CLAIMS = [c.id for c in claims_with_grids()]
+
+
+def committed(claim: str, profile: str) -> CommittedResults | None:
+    return CommittedResults.load(claim, profile)
+
+
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_claims_with_runs_have_committed_smoke_and_book_results(claim: str) -> None:
+    for profile in ("smoke", "book"):
+        results = committed(claim, profile)
+        assert results is not None, f"{claim} has no committed {profile} results"
+        assert len(results.runs) == results.total_runs, f"{claim} at {profile} is partial"
+
+
+@pytest.mark.parametrize("claim", CLAIMS)
+def test_committed_runs_are_not_stale(claim: str) -> None:
+    keys = RunStore()
+    for profile in PROFILES:
+        results = committed(claim, profile)
+        for run in (results.runs.values() if results else []):
+            assert keys.key(run.config) == run.key, (
+                f"{claim} {profile} run {run.key} was computed by other code or data; "
+                f"re-export it (seemrepro results export {claim} --profile {profile})")
+
+
+def test_committed_results_stay_small() -> None:
+    size = sum(p.stat().st_size for p in results_root().rglob("*") if p.is_file())
+    assert size < 20 * 2**20, f"data/results holds {size / 2**20:.1f} MB"
+
+
+@pytest.mark.slow
+def test_a_sample_of_committed_runs_trains_to_the_same_metrics() -> None:
+    outcomes = verify_results(CLAIMS, ["smoke"], k=1)
+    book = [(float(r.summary["seconds"]), c) for c in CLAIMS
+            if (res := committed(c, "book")) is not None for r in cheapest(res, 1)]
+    outcomes += verify_results([min(book)[1]], ["book"], k=1)
+    assert len(outcomes) == len(CLAIMS) + 1
+    for o in outcomes:
+        assert o.status == MATCH, f"{o.claim} {o.profile} seed {o.seed}: {o.status} {o.detail}"
