@@ -9,7 +9,8 @@ its chapters with its committed results:
 * **failed** — a chapter's verdict (or its execution) failed;
 * **partly computed** — committed results hold some but not all of its grid's runs, or only
   some of its chapters have a record;
-* **not run** — nothing yet (also every claim without a chapter).
+* **not run** — no verdict yet (the cell says when all its runs are committed already), and
+  every claim without a chapter.
 """
 
 from __future__ import annotations
@@ -82,10 +83,13 @@ def claim_status(claim: Claim, profile: str, root: Path | str | None = None) -> 
         chosen = failed[0] if failed else latest
         return ClaimStatus(FAILED if failed else PASSED, runs, chosen["commit"],
                            _short_device(chosen["device"]), chosen["date"])
-    if present or (committed is not None and committed.runs):
+    complete = committed is not None and len(committed.runs) == committed.total_runs
+    if present or (committed is not None and committed.runs and not complete):
         detail = ", ".join(x for x in (f"{len(present)}/{len(records)} chapters"
                                        if present else "", runs) if x)
         return ClaimStatus(PARTLY, detail)
+    if complete:
+        return ClaimStatus(NOT_RUN, f"{runs}; verdict not run yet")
     return ClaimStatus(NOT_RUN, "" if claim.chapters else "no chapter yet")
 
 
