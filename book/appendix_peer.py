@@ -33,7 +33,11 @@
 #
 # **Scale.** The book profile trains 3 seeds × 5,000 steps per library and algorithm; a cold
 # run took about twenty minutes while other jobs shared the two CPU cores (later builds read
-# the run store in seconds). Such short training is a check of the plumbing
+# the run store in seconds). A clone without a run store reads the committed comparison,
+# `data/results/PEER/book/peer.json` (written by `python -m seemrepro.tools.peer export
+# --profile book`), as long as every policy's key still equals the key the current code and
+# data give it; the note under the next cell says where this build's policies came from, and
+# `make book RECOMPUTE=1` trains them again. Such short training is a check of the plumbing
 # and of agreement between the two implementations, not D4RL-level scores (the papers train
 # for 1M steps). The smoke profile (tests) trains 200 steps on a 1% copy of the dataset,
 # regenerated in a temporary folder from the committed behaviour policy, and checks only the
@@ -54,24 +58,24 @@ from seemrepro.datasets import load, normalized_score
 from seemrepro.datasets.smoke import smoke_root
 from seemrepro.datasets.summary import complete_episode_returns
 from seemrepro.engine import RunStore
-from seemrepro.runtime import by_profile, set_threads
+from seemrepro.runtime import set_threads
 from seemrepro.tools import peer
 
 set_threads()
 
-algorithms = ["td3bc", "iql"]
-dataset = "seemrepro/hopper/medium-v0"
-steps = by_profile(profile, smoke=200, book=5000, paper=100_000)
-seeds = by_profile(profile, smoke=[0, 1], book=[0, 1, 2], paper=list(range(5)))
-episodes = by_profile(profile, smoke=2, book=10, paper=10)
+spec = peer.ComparisonSpec.for_profile(profile)
+algorithms, dataset, steps = list(spec.algorithms), spec.dataset, spec.steps
+seeds, episodes = list(spec.seeds), spec.episodes
+root: Path | None
 if profile == "smoke":
     # A 1% copy under the same id: keep it and its runs out of the project's folders.
     root = smoke_root([dataset])
     store = RunStore(Path(tempfile.mkdtemp(prefix="seemrepro-peer-runs-")))
 else:
     root, store = None, RunStore()
-table = peer.compare(algorithms, dataset, steps=steps, seeds=seeds, episodes=episodes,
-                     store=store, root=root, parallel=2, threads=1)
+result = peer.comparison(spec, profile, store=store, root=root, parallel=2, threads=1)
+table = result.table
+display(Markdown(result.provenance_markdown()))
 print(f"{len(table)} policies: {len(algorithms)} algorithms x {len(seeds)} seeds x 2 libraries, "
       f"{steps} steps each, {episodes} evaluation episodes")
 

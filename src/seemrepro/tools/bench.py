@@ -155,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="engine section: training steps of each run (default "
                              "bench_engine.STEPS; --quick: 10)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="engine section: torch threads (default: runtime.default_threads(), "
-                             "which reads SEEMREPRO_THREADS)")
+                        help="engine section: torch threads (default: 2, as in the training "
+                             "section)")
     parser.add_argument("--worker", choices=("library", "reference"), help=argparse.SUPPRESS)
     parser.add_argument("--problem", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

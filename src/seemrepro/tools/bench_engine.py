@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 from seemrepro.engine.config import MonitorConfig, RunConfig
-from seemrepro.runtime import default_threads
+from seemrepro.tools.bench_training import THREADS
 
 DATASET = "rollout/Hopper-v5/20000"
 SUBSETS = (0.05, 0.1, 0.5, 1.0)
@@ -160,7 +160,8 @@ def run(steps: int = STEPS, *, warmup: int = WARMUP, rounds: int = ROUNDS,
         threads: int | None = None, gpu_steps: int = GPU_STEPS,
         gpu_warmup: int = GPU_WARMUP) -> dict[str, Any]:
     """The whole section: the CPU comparison, then the GPU group when CUDA is available."""
-    threads = default_threads() if threads is None else threads
+    # by default the training section's setting: both cores of the 2-core reference machine
+    threads = THREADS if threads is None else threads
     configs = grid(steps)
     cpu = grouped_vs_sequential(configs, device=torch.device("cpu"), threads=threads,
                                 warmup=warmup, rounds=rounds)

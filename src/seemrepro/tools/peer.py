@@ -10,18 +10,31 @@ the same code that scores our own agents.
 Trained d3rlpy policies are cached under ``<run store>/d3rlpy/<algorithm>/<key>/`` keyed by their
 full config, like our runs: ``config.json``, ``policy.pt``, ``result.json`` (written last: marks
 the run done) and one ``eval-<episodes>-<seed>.json`` per evaluation.
+
+The comparison the appendix shows (:class:`ComparisonSpec`, per profile) is also kept as a small
+committed results set, ``<results>/PEER/<profile>/peer.json`` (:func:`export_comparison`,
+``python -m seemrepro.tools.peer export --profile book``): one row per policy with its key (ours:
+:meth:`RunStore.key`, d3rlpy's: :meth:`PeerConfig.key`) and the export's provenance.
+:func:`comparison` reads it instead of training while every row's key equals the key the current
+code and data give that row (and ``SEEMREPRO_RECOMPUTE`` is unset); otherwise it runs
+:func:`compare`. The smoke profile is always computed.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import math
 import os
 import subprocess
+import sys
 import tempfile
+import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,12 +45,23 @@ import numpy as np
 import torch
 
 from seemrepro.datasets.resolve import load_subset
+from seemrepro.engine.config import MonitorConfig, RunConfig
 from seemrepro.engine.store import RunStore, config_key
 from seemrepro.engine.versions import data_fingerprint
+from seemrepro.experiments.results import CorruptResultsError, results_root
 from seemrepro.rl.agents import make_config
 from seemrepro.rl.buffers import TransitionBuffer
 from seemrepro.rl.evaluation import evaluate
-from seemrepro.runtime import atomic_write, environment_variable, project_root
+from seemrepro.runtime import (
+    atomic_write,
+    by_profile,
+    check_profile,
+    describe_device,
+    environment_variable,
+    git_commit,
+    project_root,
+    set_threads,
+)
 from seemrepro.seeds import EVALUATION
 
 D3RLPY_VERSION = "2.8.1"
@@ -282,6 +306,62 @@ def evaluate_d3rlpy(config: PeerConfig, store: RunStore, env_id: str, episodes: 
 
 
 # -- the comparison -----------------------------------------------------------------------------
+OURS, THEIRS = "seemrepro", "d3rlpy"
+COLUMNS = ("algorithm", "library", "seed", "return", "normalized_score", "train_seconds",
+           "diverged")
+RowId = tuple[str, str, int]  # (algorithm, library, seed)
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """One comparison: both libraries train each algorithm for each seed on one dataset."""
+
+    algorithms: tuple[str, ...]
+    dataset: str
+    steps: int
+    seeds: tuple[int, ...]
+    episodes: int
+    subset: float = 1.0
+
+    @classmethod
+    def for_profile(cls, profile: str) -> ComparisonSpec:
+        """The appendix's comparison at ``profile`` (at smoke the dataset is a 1% copy)."""
+        return cls(("td3bc", "iql"), "seemrepro/hopper/medium-v0",
+                   steps=by_profile(profile, smoke=200, book=5000, paper=100_000),
+                   seeds=tuple(by_profile(profile, smoke=[0, 1], book=[0, 1, 2],
+                                          paper=list(range(5)))),
+                   episodes=by_profile(profile, smoke=2, book=10, paper=10))
+
+    def our_config(self, algorithm: str) -> RunConfig:
+        """Our run of ``algorithm`` (seed 0): scored by the evaluation monitor at the end."""
+        monitors = MonitorConfig(q_every=self.steps, seem_every=0, eval_every=self.steps,
+                                 eval_episodes=self.episodes,
+                                 checkpoint_every=max(self.steps // 2, 1))
+        return RunConfig(algorithm, self.dataset, steps=self.steps, subset=self.subset,
+                         monitors=monitors)
+
+    def peer_configs(self) -> list[PeerConfig]:
+        return [PeerConfig(a, self.dataset, seed=s, steps=self.steps, subset=self.subset)
+                for a in self.algorithms for s in self.seeds]
+
+    def keys(self, store: RunStore | None = None) -> dict[RowId, str]:
+        """Each policy's key as the current code and data give it (datasets must resolve)."""
+        store = store or RunStore()
+        keys = {(a, OURS, s): store.key(self.our_config(a).with_seed(s))
+                for a in self.algorithms for s in self.seeds}
+        keys.update({(c.algorithm, THEIRS, c.seed): c.key() for c in self.peer_configs()})
+        return keys
+
+    def sources(self, store: RunStore) -> Counter[str]:
+        """How many of its policies ``store`` holds trained already, and how many it lacks."""
+        from seemrepro.experiments.runner import COMPUTED, STORE
+
+        done = [store.is_done(self.our_config(a).with_seed(s))
+                for a in self.algorithms for s in self.seeds]
+        done += [(run_dir(c, store) / "result.json").exists() for c in self.peer_configs()]
+        return +Counter({STORE: sum(done), COMPUTED: len(done) - sum(done)})  # no zeros
+
+
 def compare(algorithms: Sequence[str], dataset: str, *, steps: int, seeds: Sequence[int],
             episodes: int, store: RunStore, subset: float = 1.0, root: Path | str | None = None,
             parallel: int = 1, threads: int = 1, venv: Path | None = None) -> Any:
@@ -294,13 +374,11 @@ def compare(algorithms: Sequence[str], dataset: str, *, steps: int, seeds: Seque
     """
     import pandas as pd
 
-    from seemrepro.engine import MonitorConfig, RunConfig, train
+    from seemrepro.engine import train
 
     bench_python(venv)  # fail before any training when d3rlpy is unavailable
-    monitors = MonitorConfig(q_every=steps, seem_every=0, eval_every=steps,
-                             eval_episodes=episodes, checkpoint_every=max(steps // 2, 1))
-    peer_configs = [PeerConfig(a, dataset, seed=s, steps=steps, subset=subset)
-                    for a in algorithms for s in seeds]
+    spec = ComparisonSpec(tuple(algorithms), dataset, steps, tuple(seeds), episodes, subset)
+    peer_configs = spec.peer_configs()
     rows: list[dict[str, Any]] = []
     with datasets_root(root), tempfile.TemporaryDirectory(prefix="seemrepro-peer-") as tmp:
         source = training_data(peer_configs[0])
@@ -309,9 +387,8 @@ def compare(algorithms: Sequence[str], dataset: str, *, steps: int, seeds: Seque
             futures = [pool.submit(train_d3rlpy, c, store, data=data, threads=threads, venv=venv)
                        for c in peer_configs]
             for algorithm in algorithms:
-                ours = RunConfig(algorithm, dataset, steps=steps, subset=subset,
-                                 monitors=monitors)
-                for r in train(ours, list(seeds), store=store, progress=False):
+                for r in train(spec.our_config(algorithm), list(seeds), store=store,
+                               progress=False):
                     final = {m: v for s, _, m, v in r.rows if s == steps}
                     rows.append({"algorithm": algorithm, "library": "seemrepro",
                                  "seed": r.config.seed, "return": final.get("return", math.nan),
@@ -349,3 +426,213 @@ def agreement(table: Any, *, spread: float = 2.0) -> Any:
                     "agree": bool(abs(diff) <= spread * pooled)})
     return pd.DataFrame(out)
 
+
+
+# -- committed comparison -----------------------------------------------------------------------
+PEER_RESULTS, PEER_FILE = "PEER", "peer.json"
+COMMITTED_PROFILES = ("book", "paper")  # the smoke profile is always computed
+
+
+def export_command(profile: str) -> str:
+    return f"python -m seemrepro.tools.peer export --profile {profile}"
+
+
+def comparison_file(profile: str, root: Path | str | None = None) -> Path:
+    """``<results>/PEER/<profile>/peer.json`` (results root: ``$SEEMREPRO_RESULTS`` or
+    ``data/results``). The peer comparison is an appendix, not a claim of the paper."""
+    return results_root(root) / PEER_RESULTS / check_profile(profile) / PEER_FILE
+
+
+def _row_id(row: dict[str, Any]) -> RowId:
+    return (str(row["algorithm"]), str(row["library"]), int(row["seed"]))
+
+
+def _plain(value: Any) -> Any:
+    """A table cell as JSON: NumPy scalars as Python numbers, missing values as None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        return _plain(value.item())
+    return value
+
+
+def export_comparison(table: Any, spec: ComparisonSpec, keys: dict[RowId, str], *,
+                      profile: str, wall_seconds: float,
+                      sources: dict[str, int] | None = None,
+                      root: Path | str | None = None) -> Path:
+    """Write ``table`` (from :func:`compare`) as the committed comparison at ``profile``.
+
+    Every row is stored with its key from ``keys`` (:meth:`ComparisonSpec.keys`); the file
+    records where and how it was made: commit, device, torch and d3rlpy versions, date, wall
+    seconds, evaluation episodes, and how many policies were trained during the export
+    (``sources``) rather than read from the local run store.
+    """
+    if check_profile(profile) not in COMMITTED_PROFILES:
+        raise ValueError(f"the {profile} profile is always computed; export book or paper")
+    rows = []
+    for record in table.to_dict("records"):
+        row = {c: _plain(record[c]) for c in COLUMNS}
+        row["seed"] = int(row["seed"])
+        if _row_id(row) not in keys:
+            raise ValueError(f"row {_row_id(row)} is not part of the comparison {spec}")
+        rows.append({**row, "key": keys[_row_id(row)]})
+    if {_row_id(r) for r in rows} != set(keys) or len(rows) != len(keys):
+        raise ValueError(f"the table has {len(rows)} rows; the comparison has {len(keys)}")
+    data = {
+        "comparison": {**dataclasses.asdict(spec), "algorithms": list(spec.algorithms),
+                       "seeds": list(spec.seeds)},
+        "profile": profile,
+        "provenance": {
+            "commit": git_commit(), "device": describe_device(), "torch": torch.__version__,
+            "d3rlpy": D3RLPY_VERSION,
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "wall_seconds": round(float(wall_seconds), 1), "episodes": spec.episodes,
+            "sources": dict(sources or {})},
+        "rows": rows,
+    }
+    path = comparison_file(profile, root)
+    atomic_write(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+@dataclass
+class CommittedComparison:
+    """A committed comparison whose every row's key matches the current code and data."""
+
+    path: Path
+    table: Any
+    provenance: dict[str, Any]
+
+
+def committed_comparison(profile: str, keys: dict[RowId, str], *, episodes: int | None = None,
+                         root: Path | str | None = None) -> CommittedComparison | None:
+    """The committed comparison at ``profile``, or None when there is none or when it is not
+    this comparison any more: a row's key differs from ``keys`` (code, config or data
+    changed), a row is missing or extra, or it was evaluated on another number of episodes.
+    A file that cannot be read raises :class:`CorruptResultsError` naming it."""
+    import pandas as pd
+
+    path = comparison_file(profile, root)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        provenance = dict(data["provenance"])
+        rows = [{**{c: row[c] for c in COLUMNS}, "key": str(row["key"])} for row in data["rows"]]
+        stored = {_row_id(r): r["key"] for r in rows}
+        recorded_episodes = int(provenance["episodes"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise CorruptResultsError(f"the committed peer comparison {path} cannot be read "
+                                  f"({type(error).__name__}: {error}); export it again with "
+                                  f"`{export_command(profile)}`") from error
+    if stored != keys or len(rows) != len(keys) or \
+            (episodes is not None and recorded_episodes != episodes):
+        return None
+    table = pd.DataFrame([{c: (math.nan if r[c] is None and c in ("return", "normalized_score")
+                               else r[c]) for c in COLUMNS} for r in rows])
+    return CommittedComparison(path, table, provenance)
+
+
+@dataclass
+class Comparison:
+    """The comparison's table with where its policies came from (for the chapter)."""
+
+    table: Any
+    profile: str
+    sources: Counter[str]
+    committed: CommittedComparison | None = None
+
+    def provenance_markdown(self) -> str:
+        """A short note in the style of :meth:`GridRuns.provenance_markdown`."""
+        from seemrepro.experiments.runner import COMMITTED, COMPUTED, STORE
+
+        parts = []
+        if self.sources[COMMITTED] and self.committed is not None:
+            p = self.committed.provenance
+            try:
+                where = self.committed.path.parent.relative_to(project_root())
+            except ValueError:
+                where = self.committed.path.parent
+            at = (f"commit `{p.get('commit', 'unknown')}` on {p.get('device', 'unknown')}, "
+                  f"d3rlpy {p.get('d3rlpy', '?')}, torch {p.get('torch', '?')}, "
+                  f"{str(p.get('date', 'unknown date'))[:10]}")
+            recorded = p.get("sources")  # how the export got its policies
+            trained = int(recorded.get(COMPUTED, 0)) if recorded else None
+            if trained is not None and trained < self.sources[COMMITTED]:
+                at = (f"exported at {at}; {trained} of them trained in that export, the "
+                      f"others read from its run store")
+            else:
+                at = f"computed at {at}"
+            parts.append(f"**{self.sources[COMMITTED]}** read from committed results "
+                         f"(`{where}`, {at})")
+        if self.sources[STORE]:
+            parts.append(f"**{self.sources[STORE]}** read from the local run store")
+        if self.sources[COMPUTED]:
+            parts.append(f"**{self.sources[COMPUTED]}** computed in this build")
+        total = sum(self.sources.values())
+        return (f"```{{admonition}} Where this page's {total} trained policies come from\n"
+                f":class: note\n" + "; ".join(parts) + ".\n```")
+
+
+def comparison(spec: ComparisonSpec, profile: str, *, store: RunStore,
+               root: Path | str | None = None, recompute: bool | None = None,
+               parallel: int = 1, threads: int = 1, venv: Path | None = None) -> Comparison:
+    """The comparison at ``profile``: from committed results when every key matches (never
+    at smoke, nor with ``SEEMREPRO_RECOMPUTE=1``), else all of it through :func:`compare`
+    (which reads what ``store`` holds and trains the rest)."""
+    from seemrepro.experiments.runner import COMMITTED, recompute_requested
+
+    recompute = recompute_requested() if recompute is None else recompute
+    committed = None
+    if not recompute and check_profile(profile) in COMMITTED_PROFILES:
+        with datasets_root(root):
+            keys = spec.keys(store)
+        committed = committed_comparison(profile, keys, episodes=spec.episodes)
+    if committed is not None:
+        return Comparison(committed.table, profile, Counter({COMMITTED: len(committed.table)}),
+                          committed)
+    with datasets_root(root):
+        sources = spec.sources(store)
+    table = compare(spec.algorithms, spec.dataset, steps=spec.steps, seeds=spec.seeds,
+                    episodes=spec.episodes, store=store, subset=spec.subset, root=root,
+                    parallel=parallel, threads=threads, venv=venv)
+    return Comparison(table, profile, sources)
+
+
+def export(profile: str, *, store: RunStore | None = None, parallel: int = 2, threads: int = 1,
+           root: Path | str | None = None) -> tuple[Path, Comparison, float]:
+    """Run (or read from the run store) the comparison at ``profile`` and commit it; returns
+    the file, the comparison and the wall seconds. Committed results are never read here."""
+    if check_profile(profile) not in COMMITTED_PROFILES:
+        raise ValueError(f"the {profile} profile is always computed; export book or paper")
+    spec = ComparisonSpec.for_profile(profile)
+    store = store or RunStore()
+    start = time.perf_counter()
+    result = comparison(spec, profile, store=store, recompute=True, parallel=parallel,
+                        threads=threads)
+    wall = time.perf_counter() - start
+    path = export_comparison(result.table, spec, spec.keys(store), profile=profile,
+                             wall_seconds=wall, sources=dict(result.sources), root=root)
+    return path, result, wall
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m seemrepro.tools.peer",
+                                     description="The d3rlpy peer comparison's committed results.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    cmd = commands.add_parser("export", help="run or read the comparison and write "
+                              "data/results/PEER/<profile>/peer.json")
+    cmd.add_argument("--profile", default="book", choices=COMMITTED_PROFILES)
+    cmd.add_argument("--parallel", type=int, default=2, help="d3rlpy worker processes")
+    cmd.add_argument("--threads", type=int, default=1, help="torch threads per d3rlpy worker")
+    args = parser.parse_args(argv)
+    set_threads()
+    path, result, wall = export(args.profile, parallel=args.parallel, threads=args.threads)
+    from_where = ", ".join(f"{n} {source}" for source, n in result.sources.items() if n)
+    print(f"wrote {path} ({path.stat().st_size} bytes): {len(result.table)} policies "
+          f"({from_where}) in {wall:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
