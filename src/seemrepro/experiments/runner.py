@@ -49,20 +49,25 @@ class GridRuns:
 
     def provenance_markdown(self) -> str:
         """A short note for the chapter page: how many runs came from where."""
-        parts = []
-        if self.sources[COMMITTED]:
-            where = "; ".join(f"commit `{c}` on {d}" + (f" ({n})" if len(self.committed) > 1
-                                                         else "")
-                              for c, d, n in self.committed)
-            parts.append(f"**{self.sources[COMMITTED]}** read from committed results "
-                         f"(`data/results/{self.claim.id}/{self.profile}`, computed at {where})")
-        if self.sources[STORE]:
-            parts.append(f"**{self.sources[STORE]}** read from the local run store")
-        if self.sources[COMPUTED]:
-            parts.append(f"**{self.sources[COMPUTED]}** computed in this build")
-        total = sum(self.sources.values())
-        return (f"```{{admonition}} Where this page's {total} training runs come from\n"
-                f":class: note\n" + "; ".join(parts) + ".\n```")
+        where = "; ".join(f"commit `{c}` on {d}" + (f" ({n})" if len(self.committed) > 1 else "")
+                          for c, d, n in self.committed)
+        return sources_note("training runs", self.sources,
+                            f"`data/results/{self.claim.id}/{self.profile}`, computed at {where}")
+
+
+def sources_note(noun: str, sources: Counter[str], committed_where: str) -> str:
+    """The chapter-page admonition "where this page's N <noun> come from", with
+    ``committed_where`` saying where the committed ones were computed."""
+    parts = []
+    if sources[COMMITTED]:
+        parts.append(f"**{sources[COMMITTED]}** read from committed results ({committed_where})")
+    if sources[STORE]:
+        parts.append(f"**{sources[STORE]}** read from the local run store")
+    if sources[COMPUTED]:
+        parts.append(f"**{sources[COMPUTED]}** computed in this build")
+    total = sum(sources.values())
+    return (f"```{{admonition}} Where this page's {total} {noun} come from\n"
+            f":class: note\n" + "; ".join(parts) + ".\n```")
 
 
 def grid_runs(claim_id: str | Claim, profile: str, *, store: RunStore | None = None,

@@ -544,15 +544,15 @@ class Comparison:
 
     def provenance_markdown(self) -> str:
         """A short note in the style of :meth:`GridRuns.provenance_markdown`."""
-        from seemrepro.experiments.runner import COMMITTED, COMPUTED, STORE
+        from seemrepro.experiments.runner import COMMITTED, COMPUTED, sources_note
 
-        parts = []
+        where = ""
         if self.sources[COMMITTED] and self.committed is not None:
             p = self.committed.provenance
             try:
-                where = self.committed.path.parent.relative_to(project_root())
+                folder = self.committed.path.parent.relative_to(project_root())
             except ValueError:
-                where = self.committed.path.parent
+                folder = self.committed.path.parent
             at = (f"commit `{p.get('commit', 'unknown')}` on {p.get('device', 'unknown')}, "
                   f"d3rlpy {p.get('d3rlpy', '?')}, torch {p.get('torch', '?')}, "
                   f"{str(p.get('date', 'unknown date'))[:10]}")
@@ -563,15 +563,8 @@ class Comparison:
                       f"others read from its run store")
             else:
                 at = f"computed at {at}"
-            parts.append(f"**{self.sources[COMMITTED]}** read from committed results "
-                         f"(`{where}`, {at})")
-        if self.sources[STORE]:
-            parts.append(f"**{self.sources[STORE]}** read from the local run store")
-        if self.sources[COMPUTED]:
-            parts.append(f"**{self.sources[COMPUTED]}** computed in this build")
-        total = sum(self.sources.values())
-        return (f"```{{admonition}} Where this page's {total} trained policies come from\n"
-                f":class: note\n" + "; ".join(parts) + ".\n```")
+            where = f"`{folder}`, {at}"
+        return sources_note("trained policies", self.sources, where)
 
 
 def comparison(spec: ComparisonSpec, profile: str, *, store: RunStore,
