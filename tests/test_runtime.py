@@ -101,3 +101,28 @@ def test_engine_seed_streams_are_distinct() -> None:
     offsets = [s.offset for s in seeds.ENGINE_STREAMS]
     assert len(set(offsets)) == len(offsets)
     assert seeds.MONITOR_SET(3) == 10_003 and seeds.EVALUATION(500) == 1_000_500
+
+
+def test_git_commit_is_dirty_for_changed_sources_but_not_for_verdict_records(
+        tmp_path: Path) -> None:
+    import subprocess
+
+    from seemrepro.runtime import BUILD_RECORDS, git_commit
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                       check=True, capture_output=True)
+
+    record = tmp_path / BUILD_RECORDS / "book" / "t1.json"
+    record.parent.mkdir(parents=True)
+    record.write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "start")
+    clean = git_commit(tmp_path)
+    assert len(clean) == 10 and not clean.endswith("+dirty")
+    record.write_text('{"status": "passed"}')  # the build rewrote its record
+    assert git_commit(tmp_path) == clean
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_commit(tmp_path) == clean + "+dirty"

@@ -137,8 +137,13 @@ def project_root() -> Path:
     return Path.cwd()
 
 
+# Written by the build itself (its verdict records): never a reason to call a checkout dirty.
+BUILD_RECORDS = "data/results/verdicts"
+
+
 def git_commit(root: Path | None = None) -> str:
-    """Short commit hash of the checkout, with ``+dirty`` when tracked files changed."""
+    """Short commit hash of the checkout, with ``+dirty`` when tracked files changed (other
+    than the build's own verdict records, :data:`BUILD_RECORDS`)."""
     root = root or project_root()
     try:
         commit = subprocess.run(
@@ -146,7 +151,8 @@ def git_commit(root: Path | None = None) -> str:
             text=True, check=True, timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+             f":(exclude){BUILD_RECORDS}"], cwd=root,
             capture_output=True, text=True, check=True, timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
