@@ -219,3 +219,15 @@ def test_claim_commands_fail_clearly(argv: list[str], message: str,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_slurm_without_a_cluster_is_a_clear_error(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    if shutil.which("srun"):
+        pytest.skip("this machine is a SLURM node")
+    assert main(["reproduce", "T6", "--profile", "smoke", "--executor", "slurm",
+                 "--runs", str(tmp_path)]) == 2
+    assert "cannot submit to cluster 'slurm'" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*/*/summary.json"))

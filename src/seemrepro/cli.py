@@ -260,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--parallelism", type=positive_int, default=64,
                     help="slurm: array tasks running at once")
     rp.add_argument("--wait", action="store_true", help="slurm: wait for the jobs to finish")
+    rp.add_argument("--cluster", choices=("slurm", "local"), default="slurm",
+                    help="slurm: where submitit sends the jobs; 'local' runs the same jobs as "
+                    "subprocesses on this machine")
     rs = sub.add_parser("results", help="export a claim's finished runs to data/results, or "
                         "verify committed results by retraining", formatter_class=HelpFormatter)
     rs.add_argument("action", choices=("export", "verify"))
@@ -375,7 +378,7 @@ def run_reproduce(args: argparse.Namespace) -> None:
         return
     options = ClusterOptions(partition=args.partition, gpus=args.gpus, time_min=args.time,
                              cpus=args.cpus, mem_gb=args.mem_gb, parallelism=args.parallelism,
-                             account=args.account, qos=args.qos)
+                             account=args.account, qos=args.qos, cluster=args.cluster)
     jobs = submit(args.claim, args.profile, options, store=store, max_group=args.max_group)
     print(f"submitted {len(jobs)} jobs for {len(todo)} runs: "
           + ", ".join(str(j.job_id) for j in jobs))

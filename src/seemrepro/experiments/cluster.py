@@ -62,7 +62,11 @@ def submit_groups(groups: Sequence[Sequence[RunConfig]], store: RunStore,
         return []
     submitit = _submitit()
     folder = options.folder or store.root / "_submitit"
-    executor = submitit.AutoExecutor(folder=str(folder), cluster=options.cluster)
+    try:
+        executor = submitit.AutoExecutor(folder=str(folder), cluster=options.cluster)
+    except RuntimeError as error:  # e.g. no srun/sbatch on this machine
+        raise ValueError(f"cannot submit to cluster {options.cluster!r}: {error} (run on a "
+                         f"SLURM login node, or train here with --executor local)") from error
     parameters: dict[str, Any] = {
         "timeout_min": options.time_min, "cpus_per_task": options.cpus,
         "gpus_per_node": options.gpus, "name": "seemrepro",
