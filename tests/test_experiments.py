@@ -34,7 +34,14 @@ from seemrepro.experiments.status import (
     claims_page,
     record_verdict,
 )
-from seemrepro.experiments.verify import MATCH, MISMATCH, STALE, compare, verify_results
+from seemrepro.experiments.verify import (
+    MATCH,
+    MISMATCH,
+    SKIPPED,
+    STALE,
+    compare,
+    verify_results,
+)
 from seemrepro.runtime import PROFILES, by_profile, project_root
 
 SMALL = {"critic": {"hidden": [16, 16]}, "actor_hidden": [16, 16], "tau": 1.0}
@@ -211,6 +218,11 @@ def test_compare_and_verify(tmp_path: Path, results_root: Path) -> None:
     (results_dir(TINY, "smoke") / "metrics.csv.gz").write_bytes(gzip.compress(tampered.encode()))
     (outcome,) = verify_results([TINY], ["smoke"], k=1)
     assert outcome.status == MISMATCH and not outcome.ok
+
+    meta["runs"][0]["summary"]["device"] = "cuda (NVIDIA H200)"
+    runs_file.write_text(json.dumps(meta))
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)  # verified only on its device kind
+    assert outcome.status == SKIPPED and outcome.ok and "computed on cuda" in outcome.detail
 
     meta["runs"][0]["key"] = "0" * 16  # exported by other code or data: stale
     runs_file.write_text(json.dumps(meta))
