@@ -56,6 +56,10 @@ def test_parameters_are_injected_and_verdicts_get_recorded_outputs(tmp_path: Pat
     notebook = read_chapter(source, {"profile": "smoke"})
     injected = [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and 'profile = "smoke"' in injected[0].source
+    parameter_cells = [c for c in notebook.cells if {"parameters", "injected-parameters"}
+                       & set(c.metadata.get("tags", []))]
+    assert len(parameter_cells) == 2  # the source's and papermill's: neither is shown
+    assert all("remove-cell" in c.metadata["tags"] for c in parameter_cells)
     with pytest.raises(ChapterFailed, match="make golden"):
         smoke_notebook(source, tmp_path)
     golden = golden_path(source, tmp_path)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from seemrepro import seeds as streams
 from seemrepro.datasets.resolve import resolve_dataset

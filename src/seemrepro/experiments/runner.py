@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from seemrepro.engine.config import RunConfig, RunResult
 from seemrepro.engine.loop import batch_groups, train_runs

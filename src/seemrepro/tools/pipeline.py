@@ -98,7 +98,12 @@ def read_chapter(source: Path, parameters: dict[str, Any]) -> nbformat.NotebookN
         cell.metadata.setdefault("tags", [])
     if not any("parameters" in c.metadata.get("tags", []) for c in notebook.cells):
         raise ChapterFailed(f"{source.name} has no cell tagged 'parameters'")
-    return parameterize_notebook(notebook, parameters)
+    notebook = parameterize_notebook(notebook, parameters)
+    for cell in notebook.cells:  # the profile is shown in the page's "How this page was built"
+        tags = cell.metadata.setdefault("tags", [])
+        if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    return notebook
 
 
 def _failure_message(source: Path, error: Exception) -> str:
