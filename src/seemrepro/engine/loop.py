@@ -104,7 +104,13 @@ def train_runs(configs: Sequence[RunConfig], *, store: RunStore | None = None,
 
 # Fields in which runs of one batched model may differ: each member has its own seed and data
 # (and the agent's own member scalars, e.g. γ: :attr:`seemrepro.rl.agents.Agent.member_scalars`).
-MEMBER_FIELDS = ("seed", "dataset", "subset", "subset_seed", "normalize_states")
+DATA_FIELDS = ("dataset", "subset", "subset_seed", "normalize_states")
+MEMBER_FIELDS = ("seed", *DATA_FIELDS)
+
+
+def data_key(config: RunConfig) -> tuple[Any, ...]:
+    """What decides a run's training data: runs with equal keys share one prepared copy."""
+    return tuple(getattr(config, name) for name in DATA_FIELDS)
 
 
 def batch_groups(configs: Sequence[RunConfig], max_group: int = 64) -> list[list[RunConfig]]:
@@ -203,11 +209,9 @@ class GroupRun:
         self.seeds = [c.seed for c in configs]
         prepared: dict[tuple[Any, ...], Prepared] = {}
         for c in configs:  # members may train on different data (see batch_groups)
-            data_key = (c.dataset, c.subset, c.subset_seed, c.normalize_states)
-            if data_key not in prepared:
-                prepared[data_key] = prepare(c, device)
-        self.prepared = [prepared[(c.dataset, c.subset, c.subset_seed, c.normalize_states)]
-                         for c in configs]
+            if data_key(c) not in prepared:
+                prepared[data_key(c)] = prepare(c, device)
+        self.prepared = [prepared[data_key(c)] for c in configs]
         dims = {(p.data.state_dim, p.data.action_dim) for p in self.prepared}
         if len(dims) > 1:
             raise ValueError(f"runs of one batched group need data of one shape, got {dims}")
@@ -229,8 +233,8 @@ class GroupRun:
         self.diverged: list[int | None] = [None for _ in self.seeds]
         self.start, self.elapsed = 0, 0.0
         # a group's key: its runs' keys in order (the store's keys cover code and data too)
-        keys = "".join(store.key(c) for c in configs) if store is not None else ""
-        self.group_key = hashlib.sha256(keys.encode()).hexdigest()[:16]
+        self.keys = [store.key(c) for c in configs] if store is not None else []
+        self.group_key = hashlib.sha256("".join(self.keys).encode()).hexdigest()[:16]
 
     # -- checkpoints ---------------------------------------------------------------------------
     def restore(self) -> None:
@@ -335,8 +339,7 @@ class GroupRun:
         results = []
         where: dict[str, Any] = {} if self.store is None else {
             "device": describe_device(self.device), "commit": git_commit(),
-            "threads": torch.get_num_threads(),
-            "group": [self.store.key(c) for c in self.configs]}
+            "threads": torch.get_num_threads(), "group": self.keys}
         for i, c in enumerate(self.configs):
             for monitor in self.monitors[i]:
                 self.rows[i].extend(monitor.finish(self.views[i]))

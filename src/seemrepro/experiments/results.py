@@ -20,6 +20,7 @@ import gzip
 import io
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,10 +101,13 @@ class CommittedResults:
                 from error
         return cls(meta["claim"], meta["profile"], meta["exported"], meta["total_runs"], runs)
 
-    def provenance(self) -> list[tuple[str, str, int]]:
-        """(commit, device, number of runs) for each place these runs were computed."""
+    def provenance(self, keys: Collection[str] | None = None) -> list[tuple[str, str, int]]:
+        """(commit, device, number of runs) for each place these runs (or those of ``keys``)
+        were computed."""
         counts: dict[tuple[str, str], int] = {}
         for run in self.runs.values():
+            if keys is not None and run.key not in keys:
+                continue
             where = (run.summary.get("commit") or "unknown", run.summary.get("device") or "unknown")
             counts[where] = counts.get(where, 0) + 1
         return [(c, d, n) for (c, d), n in sorted(counts.items())]

@@ -79,29 +79,22 @@ def grid_runs(claim_id: str | Claim, profile: str, *, store: RunStore | None = N
     store = store or RunStore()
     recompute = recompute_requested() if recompute is None else recompute
     committed = None if recompute else CommittedResults.load(claim, profile)
-    by_repr: dict[str, RunResult] = {}
+    by_key: dict[str, RunResult] = {}
     sources: Counter[str] = Counter()
-    used_keys = set()
     todo: list[RunConfig] = []
     for config in grid.configs():
         key = store.key(config)
         if committed is not None and key in committed.runs:
-            by_repr[repr(config.resolved())] = committed.runs[key].result()
+            by_key[key] = committed.runs[key].result()
             sources[COMMITTED] += 1
-            used_keys.add(key)
         else:
             todo.append(config)
     for config, result in zip(todo, train_runs(todo, store=store, progress=progress,
                                                threads=threads), strict=True):
-        by_repr[repr(config.resolved())] = result
+        by_key[store.key(config)] = result
         sources[STORE if result.cached else COMPUTED] += 1
-    provenance = []
-    if committed is not None:
-        used = CommittedResults(committed.claim, committed.profile, committed.exported,
-                                committed.total_runs,
-                                {k: r for k, r in committed.runs.items() if k in used_keys})
-        provenance = used.provenance()
-    variants = {name: [by_repr[repr(c.resolved())] for c in runs]
+    provenance = committed.provenance(by_key.keys()) if committed is not None else []
+    variants = {name: [by_key[store.key(c)] for c in runs]
                 for name, runs in grid.variants.items()}
     return GridRuns(claim, profile, variants, sources, provenance)
 
@@ -132,13 +125,18 @@ def plan(claim_id: str | Claim, profile: str, store: RunStore | None = None) -> 
     return planned
 
 
+def untrained(claim_id: str | Claim, profile: str, store: RunStore) -> list[RunConfig]:
+    """The grid's runs the run store does not hold yet."""
+    return [p.config for p in plan(claim_id, profile, store) if p.status != "done"]
+
+
 def reproduce(claim_id: str | Claim, profile: str, *, store: RunStore | None = None,
               max_group: int = 64, threads: int | None = None,
               progress: bool = True) -> list[RunResult]:
     """Train, here, every run of the grid that the run store does not hold yet: batched, with
     one progress bar over the grid (runs done / total, ETA). Returns the trained runs."""
     store = store or RunStore()
-    todo = [p.config for p in plan(claim_id, profile, store) if p.status != "done"]
+    todo = untrained(claim_id, profile, store)
     bar = tqdm(total=len(todo), disable=not progress or not todo, unit="run",
                desc=f"{get_claim(claim_id).id} at {profile}",
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} runs "
@@ -162,5 +160,5 @@ def submit(claim_id: str | Claim, profile: str, options: Any, *,
     from seemrepro.experiments.cluster import submit_groups
 
     store = store or RunStore()
-    todo = [p.config for p in plan(claim_id, profile, store) if p.status != "done"]
-    return submit_groups(batch_groups(todo, max_group), store, options)
+    return submit_groups(batch_groups(untrained(claim_id, profile, store), max_group), store,
+                         options)

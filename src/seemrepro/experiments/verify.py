@@ -111,17 +111,16 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
                                                  SKIPPED, f"computed on {where}; verified "
                                                  f"only there"))
                     continue
-                group = [committed.runs[k].config if k in committed.runs else None
-                         for k in run.summary.get("group", [run.key])]
-                if any(c is None for c in group):
+                members = run.summary.get("group", [run.key])
+                if any(k not in committed.runs for k in members):
                     outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
                                                  SKIPPED, "trained in a group with runs that "
                                                  "were not exported"))
                     continue
-                trained = train_runs([c for c in group if c is not None], store=None,
-                                     progress=progress, max_group=len(group),
+                trained = train_runs([committed.runs[k].config for k in members], store=None,
+                                     progress=progress, max_group=len(members),
                                      threads=threads or threads_of(run.summary))
-                again = trained[run.summary.get("group", [run.key]).index(run.key)]
+                again = trained[members.index(run.key)]
                 detail = compare(run.result(), again, rtol, atol)
                 outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
                                              MISMATCH if detail else MATCH, detail))
