@@ -35,6 +35,27 @@ def figure(ncols: int = 1, nrows: int = 1, *, width: float = 5.0,
     return fig, axes.ravel()
 
 
+def table(frame: Any, *, precision: int | None = None, formats: Mapping[str, str] | None = None
+          ) -> Any:
+    """A data frame as the book shows it: no positional index (0, 1, 2, ... is noise), numbers
+    at ``precision`` digits or by per-column ``formats`` (e.g. ``{"error %": "{:.2f}"}``).
+
+    A frame indexed by something meaningful keeps that index: call ``set_index`` first.
+    """
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
+    styler = frame.style
+    if precision is not None:
+        styler = styler.format(precision=precision)
+    if formats:
+        styler = styler.format(dict(formats))
+    if isinstance(frame.index, pd.RangeIndex):
+        styler = styler.hide(axis="index")
+    return styler
+
+
 def loglog_with_fit(ax: Axes, x: Sequence[float], y: Sequence[float], *, slope: float,
                     label: str, color: str | None = None, reference_slope: float | None = None
                     ) -> None:

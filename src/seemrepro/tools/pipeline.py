@@ -246,8 +246,9 @@ def build_html(root: Path) -> Path:
 
 
 def build(profile: str, *, force: bool = False, only: Sequence[str] = (),
-          recompute: bool = False) -> Path:
-    """Execute the chapters (changed ones only, unless ``force``) and render the book.
+          recompute: bool = False, html: bool = True) -> Path:
+    """Execute the chapters (changed ones only, unless ``force``) and render the book
+    (unless not ``html``: then the path of the executed chapters is returned).
 
     ``recompute`` ignores committed results and the local run store: every run is trained
     again, into a fresh store under ``_build/recompute-runs``.
@@ -269,6 +270,8 @@ def build(profile: str, *, force: bool = False, only: Sequence[str] = (),
             state = f"done in {time.perf_counter() - started:.1f} s" if ran else "unchanged, cached"
             print(f"[book] {source.stem}: {state}", flush=True)
     atomic_write(out_dir / "claims.md", claims_page())
+    if not html:
+        return out_dir
     index = build_html(root)
     print(f"[book] HTML: {index}")
     return index
@@ -283,12 +286,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("--only", nargs="*", default=(), help="chapter names (file stems)")
     b.add_argument("--recompute", action="store_true",
                    help="ignore committed results and the run store; train every run again")
+    b.add_argument("--no-html", action="store_true", help="execute only; do not render HTML")
     g = sub.add_parser("golden", help="record verdict outputs at the smoke profile")
     g.add_argument("--only", nargs="*", default=())
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            build(args.profile, force=args.force, only=args.only, recompute=args.recompute)
+            build(args.profile, force=args.force, only=args.only, recompute=args.recompute,
+                  html=not args.no_html)
         else:
             root = project_root()
             record_golden([s for s in chapter_sources(root)
