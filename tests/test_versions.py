@@ -25,7 +25,8 @@ def test_numbers_match_the_recorded_fingerprint_of_this_code_version(algorithm: 
 
 def test_code_version_names_the_engine_and_every_agent_class(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    assert versions.code_version("cql") == "engine1/CQL.1/SAC.1/Agent.1"
+    assert versions.code_version("cql") == \
+        f"engine{versions.ENGINE_VERSION}/CQL.1/SAC.1/Agent.1"
     before = versions.code_version("cql")
     monkeypatch.setattr(SAC, "version", 2)  # CQL inherits SAC's update code
     assert versions.code_version("cql") != before

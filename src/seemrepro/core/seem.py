@@ -235,7 +235,15 @@ def seem(
 ) -> SEEM:
     """SEEM of ``critic`` for dataset inputs ``X`` and their bootstrap inputs ``X*``.
 
+    ``raw`` is the largest real part of an eigenvalue of ``A = γ·G(X*, X) − G(X, X)``, with
+    ``G`` the NTK Gram matrix, in the units of ``G``; ``normalized`` is ``raw / ‖A‖_F``,
+    which no rescaling of ``A`` changes. With ``normalize_by_parameters`` every Gram entry is
+    divided by P, the number of trainable parameters (the training monitor does this, as the
+    paper's code does), so ``raw`` is P times smaller and comparable across critic sizes.
     ``method`` picks how the NTK is computed, ``eigen`` how the eigenvalue is found.
+
+    Rows of ``X`` should be distinct: two equal rows make ``A`` singular, which adds an exact
+    zero eigenvalue, so a negative SEEM would read as zero.
     """
     a = seem_matrix(critic, x, x_next, gamma, method=method,
                     normalize_by_parameters=normalize_by_parameters)

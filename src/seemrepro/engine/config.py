@@ -21,6 +21,12 @@ class MonitorConfig:
     Each built-in monitor reads ``<name>_every``; a monitor registered by a user reads its
     interval from ``extra[name]``. ``checkpoint_every=0`` picks an interval relative to the
     run's length (:meth:`checkpoint_interval`), so a short run that is killed still resumes.
+
+    ``seem_samples`` is M, the size of the fixed monitoring set X: that many distinct
+    transitions of the training data (all of them, with a warning, when it holds fewer).
+    The SEEM monitor stores ``seem`` with the NTK divided by the number of critic parameters
+    P (see :func:`seemrepro.core.seem.seem`, ``normalize_by_parameters=True``) and
+    ``seem_normalized`` = ``seem / ‖A‖_F``, which is the same with or without that division.
     """
 
     q_every: int = 1000

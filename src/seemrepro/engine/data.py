@@ -4,6 +4,7 @@ environment its policy is evaluated in."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,8 +58,25 @@ def prepare(config: RunConfig, device: torch.device) -> Prepared:
     return Prepared(data, mean, std, source.metadata.get("env_id"), source)
 
 
+class MonitorSetWarning(UserWarning):
+    """The requested monitoring set is larger than the run's training data."""
+
+
 def monitor_set(data: TransitionBuffer, m: int, seed: int) -> Batch:
-    """The fixed X: ``m`` transitions drawn once, before training, from this seed's stream."""
+    """The fixed X: ``m`` distinct transitions drawn once, before training, from this seed's
+    stream, without replacement.
+
+    A transition drawn twice would make two rows of ``A`` equal, so ``A`` would be singular
+    with an exact zero eigenvalue, and a negative SEEM would read as zero. When ``m`` exceeds
+    the number of transitions, X is all of them, and a :class:`MonitorSetWarning` says so.
+    """
+    if m <= 0:
+        raise ValueError(f"the monitoring set needs at least one transition, got m={m}")
+    if m > len(data):
+        warnings.warn(f"the SEEM monitor asked for {m} transitions but the training data holds "
+                      f"only {len(data)}; X is all {len(data)} of them (set "
+                      f"MonitorConfig.seem_samples <= {len(data)} to silence this)",
+                      MonitorSetWarning, stacklevel=2)
     g = torch.Generator().manual_seed(seeds.MONITOR_SET(seed))
-    idx = torch.randint(0, len(data), (min(m, len(data)),), generator=g).to(data.states.device)
-    return data.batch(idx)
+    idx = torch.randperm(len(data), generator=g)[: min(m, len(data))]
+    return data.batch(idx.to(data.states.device))

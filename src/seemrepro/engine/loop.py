@@ -199,6 +199,13 @@ class OnlineEnvs:
             env.close()
 
 
+def _monitoring_size(config: RunConfig, prepared: Prepared) -> int:
+    """M for the SEEM monitor; a run that measures no SEEM on its training data (the monitor is
+    off, or the run is online) takes what there is without a warning."""
+    m = config.monitors.seem_samples
+    return m if config.monitors.seem_every and not config.online else min(m, len(prepared.data))
+
+
 class GroupRun:
     """The seeds of one config trained together: their agent, data, monitors and state."""
 
@@ -224,7 +231,7 @@ class GroupRun:
             if batched else None)
         self.samplers = [torch.Generator().manual_seed(streams.MINIBATCHES(s)) for s in self.seeds]
         self.views = [RunView(self.agent, i, s,
-                              monitor_set(p.data, base.monitors.seem_samples, s),
+                              monitor_set(p.data, _monitoring_size(base, p), s),
                               p, base.monitors)
                       for i, (s, p) in enumerate(zip(self.seeds, self.prepared, strict=True))]
         self.monitors: list[list[Monitor]] = [build_monitors(base.monitors) for _ in self.seeds]

@@ -19,7 +19,7 @@ from typing import Any
 from seemrepro.rl.agents import Agent, agent_class
 from seemrepro.rl.buffers import TransitionBuffer
 
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2  # 2: the SEEM monitor's X is drawn without replacement
 
 
 def code_version(algorithm: str) -> str:

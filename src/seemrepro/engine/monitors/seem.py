@@ -10,9 +10,13 @@ from seemrepro.engine.monitors.base import Monitor, RunView, register_monitor
 
 @register_monitor
 class SEEMMonitor(Monitor):
-    """Raw and normalized SEEM (``seem``, ``seem_normalized``) with the NTK divided by the
-    number of parameters P, as the paper's code does: the raw value is comparable across
-    critic sizes, and the normalized one is ``λ_max / ‖A‖_F`` either way."""
+    """Raw and normalized SEEM (``seem``, ``seem_normalized``) on the run's fixed X of distinct
+    transitions (:func:`seemrepro.engine.data.monitor_set`).
+
+    ``seem`` is computed with every NTK entry divided by the number of critic parameters P,
+    as the paper's code does, so it is P times smaller than ``seem(critic, ...)`` with its
+    default ``normalize_by_parameters=False`` and comparable across critic sizes;
+    ``seem_normalized`` is ``λ_max / ‖A‖_F``, the same either way."""
 
     name = "seem"
     order = 10
