@@ -196,7 +196,7 @@ def test_claims_lists_every_claim_with_a_status_per_profile(
     for claim in ("T1", "T10", "N1", "A6"):
         assert f"\n{claim:>3} " in out or out.startswith(claim)
     assert "smoke" in out and "book" in out and "paper" in out
-    assert "surge_level" in out
+    assert "surge_rise" in out
 
 
 def test_reproduce_dry_run_lists_runs_and_cost(tmp_path: Path,
@@ -204,8 +204,8 @@ def test_reproduce_dry_run_lists_runs_and_cost(tmp_path: Path,
     assert main(["reproduce", "T10", "--profile", "smoke", "--dry-run",
                  "--runs", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "no LN" in out and "LN" in out and "400" in out
-    assert "2 runs, 0 done" in out and "800 updates to train" in out
+    assert "hopper · no LN" in out and "walker2d · LN" in out and "1500" in out
+    assert "4 runs, 0 done" in out and "6,000 updates to train" in out
     assert not list(tmp_path.glob("*/*"))  # nothing trained
 
 

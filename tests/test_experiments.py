@@ -194,7 +194,7 @@ def test_claim_status_from_verdict_records(results_root: Path) -> None:
     assert claim_status(get_claim("N1"), "paper", results_root).detail == "no chapter yet"
     page = claims_page(results_root)
     assert page.startswith("# Claims at a glance")
-    assert "| T6 |" in page and "failed" in page and "surge_level" in page
+    assert "| T6 |" in page and "failed" in page and "surge_rise" in page
 
 
 def test_compare_and_verify(tmp_path: Path, results_root: Path) -> None:
@@ -228,3 +228,12 @@ def test_compare_and_verify(tmp_path: Path, results_root: Path) -> None:
     runs_file.write_text(json.dumps(meta))
     (outcome,) = verify_results([TINY], ["smoke"], k=1)
     assert outcome.status == STALE and not outcome.ok
+
+
+def test_a_verdict_that_prints_fail_is_a_failed_claim() -> None:
+    from seemrepro.experiments.status import verdict_reports_failure
+
+    assert not verdict_reports_failure("T5 verdict: 12 of 12 runs agree: PASS")
+    assert verdict_reports_failure("L=2: 0 of 5 runs within 2%: FAIL\nthe rest: PASS")
+    assert verdict_reports_failure("the paper's lead is NOT reproduced")
+    assert not verdict_reports_failure("the null predictor fails the 2% test: PASS")

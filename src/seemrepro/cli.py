@@ -361,11 +361,14 @@ def run_reproduce(args: argparse.Namespace) -> None:
     planned = plan(args.claim, args.profile, store)
     todo = [p for p in planned if p.status != "done"]
     if args.dry_run:
-        print(f"{'key':16}  {'variant':12}  {'dataset':26}  {'subset':>6}  {'seed':>4}  "
+        # columns as wide as their longest entry: names and dataset ids are never cut
+        vw = max([len("variant")] + [len(p.variant) for p in planned])
+        dw = max([len("dataset")] + [len(p.config.dataset) for p in planned])
+        print(f"{'key':16}  {'variant':{vw}}  {'dataset':{dw}}  {'subset':>6}  {'seed':>4}  "
               f"{'updates':>8}  status")
         for p in planned:
             c = p.config
-            print(f"{p.key:16}  {p.variant[:12]:12}  {c.dataset[:26]:26}  {c.subset:>6}  "
+            print(f"{p.key:16}  {p.variant:{vw}}  {c.dataset:{dw}}  {c.subset:>6}  "
                   f"{c.seed:>4}  {p.updates:>8}  {p.status}")
         print(f"{len(planned)} runs, {len(planned) - len(todo)} done in {store.root}; "
               f"{sum(p.updates for p in todo):,} updates to train")

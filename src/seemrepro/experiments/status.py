@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,19 @@ PASSED, FAILED, PARTLY, NOT_RUN = "passed", "failed", "partly computed", "not ru
 
 def verdict_path(chapter: str, profile: str, root: Path | str | None = None) -> Path:
     return results_root(root) / VERDICTS / check_profile(profile) / f"{chapter}.json"
+
+
+_FAILURE = re.compile(r"\bFAIL(ED)?\b|\bnot reproduced\b", re.IGNORECASE)
+
+
+def verdict_reports_failure(verdict: str) -> bool:
+    """Whether a verdict's printed text states that a part of its claim failed.
+
+    A verdict cell asserts what must hold for the chapter to make sense and prints each
+    statement of the claim with ``: PASS`` or ``: FAIL``; a chapter that runs to the end but
+    prints ``FAIL`` (or "not reproduced") has failed its claim.
+    """
+    return bool(_FAILURE.search(verdict))
 
 
 def record_verdict(chapter: str, profile: str, *, passed: bool, verdict: str, commit: str,

@@ -24,7 +24,12 @@ import nbformat
 
 from seemrepro.experiments.results import results_root
 from seemrepro.experiments.runner import RECOMPUTE_VARIABLE
-from seemrepro.experiments.status import VERDICTS, claims_page, record_verdict
+from seemrepro.experiments.status import (
+    VERDICTS,
+    claims_page,
+    record_verdict,
+    verdict_reports_failure,
+)
 from seemrepro.runtime import (
     PROFILES,
     Provenance,
@@ -154,7 +159,9 @@ def execute_chapter(
     wall = time.perf_counter() - started
     provenance = Provenance(profile=profile, device=describe_device(), commit=git_commit(root),
                             torch_version=_torch_version(), wall_seconds=wall)
-    record_verdict(source.stem, profile, passed=True, verdict=verdict_text(executed),
+    verdict = verdict_text(executed)
+    record_verdict(source.stem, profile, passed=not verdict_reports_failure(verdict),
+                   verdict=verdict,
                    commit=provenance.commit, device=provenance.device,
                    torch_version=provenance.torch_version, wall_seconds=wall,
                    root=_results(root))

@@ -15,7 +15,7 @@ CRITICS = {"no LN": {"norm": "none"}, "LN": {"norm": "layernorm"}}
 
 
 def grid(profile: str) -> Grid:
-    steps = by_profile(profile, smoke=1500, book=1500, paper=100_000)
+    steps = by_profile(profile, smoke=1500, book=1000, paper=100_000)
     seeds = by_profile(profile, smoke=[0], book=[0, 1, 2], paper=list(range(5)))
     every = by_profile(profile, smoke=50, book=50, paper=1000)
     samples = by_profile(profile, smoke=256, book=2560, paper=2560)
