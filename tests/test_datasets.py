@@ -232,3 +232,13 @@ def test_flipped_bytes_are_caught_by_the_hash(tiny: tuple[Path, list[Episode]]) 
     flat.write_bytes(bytes(raw))
     with pytest.raises(DatasetCorruptError, match="SHA-256"):
         load("seemrepro/toy/tiny-v0", root=root, verify_hash=True)
+
+
+def test_missing_skips_complete_datasets_and_keeps_partial_ones(tmp_path: Path) -> None:
+    from seemrepro.datasets.generate import parse_only, without_present
+
+    plan = parse_only(["hopper/medium", "pointmaze/umaze"])
+    assert without_present(plan, tmp_path) == plan  # nothing there yet
+    partial = tmp_path / "seemrepro" / "hopper" / "medium-v0" / "data"
+    partial.mkdir(parents=True)  # a generation that stopped before its integrity record
+    assert without_present(plan, tmp_path) == plan

@@ -38,3 +38,19 @@ def test_the_surge_is_relative_to_the_fresh_critic() -> None:
     assert late.lead == -50
     with pytest.raises(ValueError, match="step 0"):
         surge_events(STEPS, [1] * 6, STEPS[1:], [0.1] * 5, q_bound=1, rise=0.3, persistence=1)
+
+
+def test_surge_panels_draw_one_line_per_run_and_the_bound() -> None:
+    import numpy as np
+
+    from seemrepro import plots
+    from seemrepro.plots.surge import surge_panels
+
+    t = np.arange(0, 200, 50.0)
+    run = (t, np.array([0.0, 0.5, 0.9, 0.9]), t, np.array([1.0, 10.0, 1e3, 1e5]))
+    fig, (seem_ax, q_ax) = plots.figure(2)
+    surge_panels(seem_ax, q_ax, {"no LN": [run, run], "LN": [run]}, q_bound=250.0, title="x")
+    assert len(seem_ax.get_lines()) == 3 + 1  # three runs and the zero line
+    assert len(q_ax.get_lines()) == 3 + 1  # three runs and the bound
+    assert q_ax.get_yscale() == "log"
+    plots.plt.close(fig)

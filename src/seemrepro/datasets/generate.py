@@ -260,6 +260,24 @@ def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def without_present(plan: dict[str, list[str]], root: Path) -> dict[str, list[str]]:
+    """``plan`` less the datasets already complete under ``root`` (an integrity record that
+    matches the files' sizes); a missing, partial or corrupt one stays in the plan."""
+    from seemrepro.datasets.maze import maze_dataset_id
+    from seemrepro.datasets.minari_io import DatasetCorruptError, check_integrity
+
+    def present(key: str, kind: str) -> bool:
+        name = maze_dataset_id(kind) if key == MAZE_FAMILY else dataset_id(key, kind)
+        try:
+            check_integrity(name, root.joinpath(*name.split("/")))
+        except (DatasetCorruptError, OSError):  # missing, partial or unreadable: generate it
+            return False
+        return True
+
+    left = {key: [k for k in kinds if not present(key, k)] for key, kinds in plan.items()}
+    return {key: kinds for key, kinds in left.items() if kinds}
+
+
 def generate_family(key: str, kinds: Sequence[str], root: Path, scale: float,
                     progress: bool = True) -> list[Generated]:
     torch.set_num_threads(1)
@@ -277,12 +295,16 @@ def main(argv: list[str] | None = None) -> None:
                              "seemrepro/...)")
     parser.add_argument("--root", type=Path, default=None, help="Minari root to write into")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes")
+    parser.add_argument("--missing", action="store_true",
+                        help="skip the datasets that are already complete")
     parser.add_argument("--jobs", type=int, default=2,
                         help="families generated in parallel (one process each)")
     args = parser.parse_args(argv)
     plan = parse_only(args.only) if args.only else all_datasets()
     root = args.root or project_datasets_root()
     root.mkdir(parents=True, exist_ok=True)
+    if args.missing:
+        plan = without_present(plan, root)
     start = time.perf_counter()
     rows: list[Generated] = []
 

@@ -38,7 +38,8 @@ def figure(ncols: int = 1, nrows: int = 1, *, width: float = 5.0,
 def table(frame: Any, *, precision: int | None = None, formats: Mapping[str, str] | None = None
           ) -> Any:
     """A data frame as the book shows it: no positional index (0, 1, 2, ... is noise), numbers
-    at ``precision`` digits or by per-column ``formats`` (e.g. ``{"error %": "{:.2f}"}``).
+    at ``precision`` digits or by per-column ``formats`` (e.g. ``{"error %": "{:.2f}"}``),
+    missing values (None, NaN) as a dash.
 
     A frame indexed by something meaningful keeps that index: call ``set_index`` first.
     """
@@ -46,12 +47,11 @@ def table(frame: Any, *, precision: int | None = None, formats: Mapping[str, str
 
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-    styler = frame.style
-    if precision is not None:
-        styler = styler.format(precision=precision)
+    styler = frame.style.format(precision=precision, na_rep="–")
     if formats:
-        styler = styler.format(dict(formats))
-    if isinstance(frame.index, pd.RangeIndex):
+        # without ``subset`` pandas re-formats every other column with its default precision
+        styler = styler.format(dict(formats), na_rep="–", subset=list(formats))
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
         styler = styler.hide(axis="index")
     return styler
 
