@@ -11,12 +11,17 @@ BENCH_VENV := .venv-bench
 BENCH_PY := $(BENCH_VENV)/bin/python
 BENCH_STAMP := $(BENCH_VENV)/.installed
 PROFILE ?= book
+# MathJax ships with the HTML so formulas render offline: one file (SVG output needs no fonts)
+# from the npm package, checked against its SHA-256; `_config.yml` points Sphinx at it.
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA256 := a4354ff94fd868aea0cc6eaaa79a57fda0588646fc46ee3700a349ee0a11cbe6
+MATHJAX := _build/static/mathjax/tex-svg-full.js
 RECOMPUTE ?= 0
 K ?= 1
 
-.PHONY: install bench-venv book test golden bench data results verify-results clean
+.PHONY: install mathjax bench-venv book test golden bench data results verify-results clean
 
-install: $(STAMP)
+install: $(STAMP) $(MATHJAX)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +33,20 @@ $(STAMP): pyproject.toml
 	@if $(PY) -m pip list 2>/dev/null | grep -qi nvidia; then \
 		echo "CUDA packages were installed; install torch==2.13.0 (CPU) first"; exit 1; fi
 	@touch $@
+
+mathjax: $(MATHJAX)
+
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "fetching MathJax needs npm (Node.js)"; exit 1; }
+	@mkdir -p $(@D)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT \
+		&& npm pack --silent --pack-destination "$$tmp" mathjax@$(MATHJAX_VERSION) >/dev/null \
+		&& tar -xzf "$$tmp/mathjax-$(MATHJAX_VERSION).tgz" -C "$$tmp" \
+			package/es5/tex-svg-full.js package/LICENSE \
+		&& echo "$(MATHJAX_SHA256)  $$tmp/package/es5/tex-svg-full.js" | sha256sum --check --quiet \
+		&& cp "$$tmp/package/LICENSE" $(@D)/LICENSE \
+		&& cp "$$tmp/package/es5/tex-svg-full.js" $@
+	@echo "MathJax $(MATHJAX_VERSION): $@"
 
 # torch first (the CPU wheel, as above), then d3rlpy; about a minute.
 bench-venv: $(BENCH_STAMP)
@@ -44,14 +63,17 @@ $(BENCH_STAMP):
 	@touch $@
 
 # RECOMPUTE=1: ignore committed results and the run store, train every run again.
-book: $(STAMP) $(BENCH_STAMP)
+book: $(STAMP) $(BENCH_STAMP) $(MATHJAX)
 	$(PY) -m seemrepro.tools.pipeline build --profile $(PROFILE) \
 		$(if $(filter-out 0,$(RECOMPUTE)),--recompute,)
 
+# T10's smoke chapter and committed results read these two datasets (about a minute, once)
 test: $(STAMP) $(BENCH_STAMP)
+	$(PY) -m seemrepro.datasets.generate --only hopper/medium walker2d/medium --missing
 	$(PY) -m pytest
 
 golden: $(STAMP) $(BENCH_STAMP)
+	$(PY) -m seemrepro.datasets.generate --only hopper/medium walker2d/medium --missing
 	$(PY) -m seemrepro.tools.pipeline golden
 
 # Every section (SEEM, training, engine); results also in _build/bench.json.

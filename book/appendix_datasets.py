@@ -59,13 +59,16 @@
 # %% tags=["parameters"]
 profile = "book"
 
-# %%
+# %% tags=["hide-input"]
 import json
 
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import Markdown, display
+from myst_nb import glue
 
+from seemrepro import plots
 from seemrepro.datasets import load, normalized_score, project_datasets_root, subset
 from seemrepro.datasets.behaviour import LOCOMOTION_ENVS, behaviour_dir, env_slug
 from seemrepro.datasets.generate import LOCOMOTION_KINDS, dataset_id
@@ -73,8 +76,9 @@ from seemrepro.datasets.maze import MAZES, maze_dataset_id
 from seemrepro.datasets.smoke import generate_missing, smoke_root
 from seemrepro.datasets.summary import complete_episode_returns, summary_table
 from seemrepro.plots.datasets import return_histograms
-from seemrepro.runtime import by_profile
+from seemrepro.runtime import by_profile, project_root
 
+# %%
 scale = by_profile(profile, smoke=0.01, book=1.0, paper=1.0)
 ref_episodes = by_profile(profile, smoke=3, book=50, paper=50)
 ids = [dataset_id(e, k) for e in LOCOMOTION_ENVS for k in LOCOMOTION_KINDS]
@@ -85,32 +89,43 @@ else:
     root = project_datasets_root()
     generate_missing(ids, root=root, scale=scale, ref_episodes=ref_episodes)
 data = {i: load(i, root=root) for i in ids}
-print(f"{len(data)} datasets from {root if scale == 1.0 else 'a temporary folder'} "
-      f"(scale {scale:g})")
+where = (root.relative_to(project_root()).as_posix() if root.is_relative_to(project_root())
+         else "a folder outside the project") if scale == 1.0 else "a temporary folder"
+print(f"{len(data)} datasets from {where} (scale {scale:g})")
 
 # %% [markdown]
 # ## The behaviour agents
 #
-# One TD3 run per environment (batch 100, one CPU thread shared with other jobs, a wall-clock
-# budget of 22 minutes for hopper and walker2d and 15 for halfcheetah, 10,000 uniform-random
-# steps first; steps and returns in the table). These experts are **far weaker than D4RL's**, whose reference experts
-# score 3,234 on hopper, 4,592 on walker2d and 12,135 on halfcheetah (v2 environments; ours
-# are v5). The hopper and walker2d runs plateaued at a few hundred to a thousand: their
-# "expert" data is closer to D4RL's medium than to its expert. The recipe, not the level of
-# play, is what these datasets reproduce.
+# One TD3 run per environment (batch 100, one CPU thread shared with other jobs), trained
+# online within a wall-clock budget after a phase of uniform-random actions. The table gives
+# each run's budget, steps and returns, as recorded in `data/behaviour/<env>/recipe.json`.
+# D4RL's reference experts score 3,234 on hopper, 4,592 on walker2d and 12,135 on halfcheetah
+# (v2 environments; ours are v5).
 
 # %%
 rows = []
 for env_id in LOCOMOTION_ENVS:
     recipe = json.loads((behaviour_dir(env_id) / "recipe.json").read_text())
-    rows.append({"env": env_id, "training steps": recipe["training_steps"],
+    rows.append({"env": env_id, "random steps first": recipe["start_steps"],
+                 "training steps": recipe["training_steps"],
                  "wall time (min)": recipe["training_wall_seconds"] / 60,
                  "expert step": recipe["expert"]["step"],
                  "expert eval return": recipe["expert"]["recheck_return_mean"],
                  "medium step": recipe["medium"]["step"],
                  "medium eval return": recipe["medium"]["eval_return_mean"],
                  "replay snapshots": len(recipe["replay"])})
-pd.DataFrame(rows).set_index("env").style.format(precision=1)
+behaviour = pd.DataFrame(rows).set_index("env")
+plots.table(behaviour, precision=1)
+
+# %% tags=["hide-input"]
+D4RL_EXPERT_RETURN = {"Hopper-v5": 3234.3, "Walker2d-v5": 4592.3, "HalfCheetah-v5": 12135.0}
+share = {env: behaviour.loc[env, "expert eval return"] / D4RL_EXPERT_RETURN[env]
+         for env in behaviour.index}
+display(Markdown(
+    "Our experts reach " + ", ".join(f"{share[env]:.0%} of D4RL's expert return on "
+                                     f"{env_slug(env)}" for env in behaviour.index)
+    + ". Where that share is small, our *expert* data is closer to D4RL's *medium* than to its "
+      "expert: the recipe, not the level of play, is what these datasets reproduce."))
 
 # %% [markdown]
 # ## Every dataset
@@ -124,9 +139,10 @@ table = summary_table(list(data.values()))
 table["return"] = [f"{m:.0f} ± {s:.0f}" for m, s in zip(table.return_mean, table.return_std)]
 table["normalized"] = [f"{m:.1f} ± {s:.1f}" for m, s in
                        zip(table.normalized_score, table.normalized_std)]
-table[["env", "transitions", "episodes", "return", "normalized", "ref_min", "ref_max",
-       "size_mb", "recipe"]].style.format({"ref_min": "{:.1f}", "ref_max": "{:.1f}",
-                                           "size_mb": "{:.1f}"})
+# The recipe of each kind is the table at the top; the behaviour steps, the table above.
+plots.table(table[["transitions", "episodes", "return", "normalized", "ref_min", "ref_max",
+                   "size_mb"]],
+            formats={"ref_min": "{:.1f}", "ref_max": "{:.1f}", "size_mb": "{:.1f}"})
 
 # %%
 shown = ("random", "medium-replay", "medium", "expert")
@@ -158,29 +174,52 @@ for fraction in (0.01, 0.1, 0.5):
                                      f"{len(medium.episode_starts)}",
                  "max |state-mean shift| (std)": float(shift),
                  "reward mean": float(part.rewards.mean())})
-pd.DataFrame(rows).style.format(precision=3)
+plots.table(pd.DataFrame(rows), precision=3)
+
+# %% tags=["remove-input"]
+# The sizes and step counts quoted in the next section, from the data and recipes themselves.
+def transitions(env_ids: list[str], kind: str) -> list[int]:
+    return [len(data[dataset_id(e, kind)]) for e in env_ids]
+
+
+main_sizes = [n for k in ("random", "medium", "expert")
+              for n in transitions(list(LOCOMOTION_ENVS), k)]
+glue("ad_training_steps_min", int(behaviour["training steps"].min()), display=False)
+glue("ad_training_steps_max", int(behaviour["training steps"].max()), display=False)
+glue("ad_replay_min", min(transitions(list(LOCOMOTION_ENVS), "medium-replay")), display=False)
+glue("ad_replay_max", max(transitions(list(LOCOMOTION_ENVS), "medium-replay")), display=False)
+glue("ad_main_min", min(main_sizes), display=False)
+glue("ad_main_max", max(main_sizes), display=False)
+glue("ad_medium_expert", max(transitions(list(LOCOMOTION_ENVS), "medium-expert")),
+     display=False)
+for maze in MAZES:
+    glue(f"ad_maze_{maze}", len(data[maze_dataset_id(maze)]), display=False)
 
 # %% [markdown]
 # ## What differs from D4RL
 #
 # * **Environments**: Gymnasium v5 MuJoCo environments, not D4RL's v2 (gym 0.x); returns are
 #   not directly comparable, and normalized scores use our own reference scores.
-# * **Behaviour policies**: TD3 trained for a short wall-clock budget on CPU (about 200k
-#   steps), not SAC trained to convergence; the experts are much weaker than D4RL's, and
-#   medium is one third of *our* expert, so medium-replay is short (tens of thousands of
-#   transitions, not 0.2M–0.4M).
+# * **Behaviour policies**: TD3 trained for a short wall-clock budget on CPU
+#   ({glue:text}`ad_training_steps_min:,.0f` to {glue:text}`ad_training_steps_max:,.0f` steps),
+#   not SAC trained to convergence; the experts are weaker than D4RL's, and medium is one
+#   third of *our* expert, so medium-replay is short
+#   ({glue:text}`ad_replay_min:,.0f` to {glue:text}`ad_replay_max:,.0f` transitions, not
+#   0.2M–0.4M).
 #   Medium and expert data are sampled with Gaussian action noise (σ = 0.1) instead of SAC's
 #   own stochasticity.
 # * **Medium-replay** is reconstructed from actor snapshots taken every 5,000 steps, not the
 #   literal replay buffer: within a 5,000-step window every action comes from the window's
 #   first snapshot.
-# * **Sizes**: 200,000 transitions for random, medium and expert (D4RL: 1M); medium-replay is
-#   as long as training took to reach medium; medium-expert is 400,000 (D4RL: 2M).
+# * **Sizes**: {glue:text}`ad_main_min:,.0f` to {glue:text}`ad_main_max:,.0f` transitions for
+#   random, medium and expert (D4RL: 1M); medium-replay is as long as training took to reach
+#   medium; medium-expert is up to {glue:text}`ad_medium_expert:,.0f` (D4RL: 2M).
 # * **Mazes**: PointMaze from Gymnasium-Robotics (v3) instead of D4RL's maze2d; goals are
 #   resampled by the environment at its 0.45 success radius (D4RL: the controller's 0.1), so a
 #   visit earns one reward step; episodes are the environment's length, not one long stream
-#   cut by timeouts; 200k, 300k and 400k transitions (D4RL: 1M, 2M, 4M). AntMaze itself is
-#   not generated.
+#   cut by timeouts; {glue:text}`ad_maze_umaze:,.0f`, {glue:text}`ad_maze_medium:,.0f` and
+#   {glue:text}`ad_maze_large:,.0f` transitions for umaze, medium and large (D4RL: 1M, 2M, 4M).
+#   AntMaze itself is not generated.
 # * **Reference scores**: 50 episodes of the uniform random policy and of the noise-free expert
 #   snapshot, instead of D4RL's published constants.
 

@@ -15,8 +15,10 @@
 # parameters once the weights dominate the biases. Scaling every parameter by $\lambda$ then
 # scales the output by $\lambda^L$, the parameter gradient by $\lambda^{L-1}$ and the NTK by
 # $\lambda^{2(L-1)}$, and it leaves the NTK's direction unchanged. A diverging critic reaches
-# exactly this regime: its parameter norm grows without bound. The theory of divergence speed
-# (Theorems 3 and 4) builds on it.
+# exactly this regime: its parameter norm grows without bound. The NTK $G$ is what the matrix
+# $A_t$ of equation {eq}`seem-matrix` is made of ({doc}`T1 <t1_theorem1>`), so once the critic is
+# homogeneous, $A_t$ keeps its direction and only its scale grows with the parameters: the
+# theory of divergence speed (Theorems 3 and 4) builds on that.
 #
 # We produce a diverged 3-layer critic here rather than loading one. Q-value iteration with Adam
 # on the paper's toy task (zero rewards, no target network, $\gamma = 0.99$) drives it to
@@ -26,22 +28,23 @@
 profile = "book"
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import pandas as pd
 import torch
 
 from seemrepro import plots
+from seemrepro.core.checks import homogeneity_table
+from seemrepro.core.toy import make_toy_dataset, q_value_iteration
 from seemrepro.critics import make_critic, parameter_norm
 from seemrepro.experiments import get_claim
 from seemrepro.runtime import by_profile
-from seemrepro.core.checks import homogeneity_table
-from seemrepro.core.toy import make_toy_dataset, q_value_iteration
 
 hidden = by_profile(profile, smoke=(64, 64), book=(256, 256), paper=(256, 256))
 depth = len(hidden) + 1  # L counts weight layers: two hidden layers and the output layer
 max_steps = by_profile(profile, smoke=6000, book=20000, paper=20000)
 claim = get_claim("T2")  # the verdict's thresholds, beside the paper's figures
 
+# %%
 data = make_toy_dataset(100, seed=seed)
 critic = make_critic(4, hidden, seed=seed)
 initial_norm = parameter_norm(critic)
@@ -72,7 +75,7 @@ columns = ["lambda", "output_ratio", "output_target", "grad_ratio", "grad_target
            "ntk_ratio", "ntk_target", "ntk_cosine"]
 comparison = pd.concat({"paper (Table 3)": paper.set_index("lambda"),
                         "this run": ours[columns].set_index("lambda")}, axis=1)
-comparison.style.format(precision=4)
+plots.table(comparison.rename(index="{:g}".format), precision=4)
 
 # %% [markdown]
 # ## The check can fail: a freshly initialized critic is not homogeneous
@@ -83,8 +86,10 @@ comparison.style.format(precision=4)
 # %%
 fresh = make_critic(4, hidden, seed=seed, dtype=torch.float64)
 fresh_table = homogeneity_table(fresh, data.x.double(), depth)
-fresh_table[["lambda", "output_ratio", "output_worst_dev", "grad_ratio", "grad_worst_dev",
-             "ntk_ratio", "ntk_dev", "ntk_cosine"]].style.format(precision=4)
+fresh_shown = ["output_ratio", "output_worst_dev", "grad_ratio", "grad_worst_dev", "ntk_ratio",
+               "ntk_dev", "ntk_cosine"]
+plots.table(fresh_table.set_index("lambda").rename(index="{:g}".format)[fresh_shown],
+            precision=4)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -97,8 +102,9 @@ assert (ours.ntk_cosine > 1 - claim.threshold("ntk_cosine_gap_max")).all(), \
 fresh_worst = fresh_table[["output_worst_dev", "grad_worst_dev", "ntk_dev"]].to_numpy().max()
 assert fresh_worst > claim.threshold("fresh_deviation_min"), \
     "a fresh critic should not be homogeneous"
+tolerance, gap = claim.threshold("power_law_tolerance"), claim.threshold("ntk_cosine_gap_max")
 for factor in ours["lambda"]:
     print(f"lambda={factor:g}: output ~ lambda^{depth}, grad ~ lambda^{depth - 1}, "
-          f"NTK ~ lambda^{2 * (depth - 1)} within 1%; NTK cosine > 1-1e-4")
-print("fresh critic: not homogeneous (deviation > 10%)")
+          f"NTK ~ lambda^{2 * (depth - 1)} within {tolerance:.0%}; NTK cosine > 1-{gap:g}")
+print(f"fresh critic: not homogeneous (deviation > {claim.threshold('fresh_deviation_min'):.0%})")
 print("T2 verdict: PASS")

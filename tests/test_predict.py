@@ -9,10 +9,13 @@ from seemrepro.core.predict import (
     first_crossing_or_none,
     fit_line,
     forecast_singular_step,
+    forecast_singular_step_crashed,
+    forecast_singular_step_relative,
     is_nondecreasing,
     level_window,
     predict_singular_step,
     seem_predicts,
+    singular_step_tradeoff,
 )
 
 
@@ -124,3 +127,54 @@ def test_seem_prediction_and_monotonicity() -> None:
         seem_predicts([0, 50], [0.3, 2.0], step=25, diverged_at=None)
     assert is_nondecreasing([-1e-5, -2e-5, 1.0], tolerance=1e-4)
     assert not is_nondecreasing([1.0, 0.5])
+
+
+def test_forecast_with_levels_relative_to_the_initial_value() -> None:
+    t = np.arange(0, 121.0)
+    # ‖u_0‖ = 3: the multiples 2 and 4 are the levels 6 and 12; the crash record is non-finite
+    u = np.append(3.0 / (1 - t[:-1] / 120.0), math.inf)
+    f = forecast_singular_step_relative(t, u, depth=2, multiples=(2.0, 4.0), observed=120)
+    assert f.window == (60, 90)
+    assert f.prediction.step == pytest.approx(120.0)
+    assert f.lead == 30 and f.lead_fraction == pytest.approx(0.25)
+    assert f.error_percent == pytest.approx(0.0, abs=1e-9)
+    # the null predictor says "now" at the window's end: 25% early, failing a 2% test
+    assert f.null_error_percent == pytest.approx(-25.0)
+    with pytest.raises(ValueError, match="first value"):
+        forecast_singular_step_relative([0, 1], [math.nan, 1.0], depth=2, multiples=(2, 4),
+                                        observed=1)
+
+
+def test_tradeoff_is_exact_on_a_hyperbola_and_early_on_a_convex_curve() -> None:
+    t = np.arange(0, 201.0)
+    hyperbola = np.append(1.0 / (1 - t[:-1] / 200.0), math.nan)
+    leads, errors = singular_step_tradeoff(t, hyperbola, depth=2, observed=200,
+                                           lead_fractions=[0.1, 0.3])
+    assert leads == pytest.approx([0.1, 0.3])
+    assert errors == pytest.approx([0.0, 0.0], abs=1e-9)
+    # exponential growth first, then the law: 1/u is convex, earlier windows predict earlier
+    convex = np.append(np.exp(t[:-1] / 40.0) / (1 - t[:-1] / 200.0), math.inf)
+    _, errors = singular_step_tradeoff(t, convex, depth=2, observed=200,
+                                       lead_fractions=[0.05, 0.15, 0.3])
+    assert errors[0] > errors[1] > errors[2] and errors[2] < -2
+    with pytest.raises(ValueError):
+        singular_step_tradeoff(t, hyperbola, depth=2, observed=200, lead_fractions=[0.1],
+                               window_fraction=0.0)
+
+
+def test_forecast_with_absolute_levels_drops_the_crash_and_sees_only_the_window() -> None:
+    t = np.arange(0, 101.0)
+    # a mean Q that starts below zero, then follows 1/Q = (100 - t)/50 for t >= 20; NaN at 100
+    q = np.where(t < 20, -0.5 + t / 20 * (50 / 80 + 0.5), 50.0 / (100 - np.minimum(t, 99)))
+    q[-1] = math.nan
+    f = forecast_singular_step_crashed(t, q, depth=2, levels=(1.0, 2.0), observed=100)
+    assert f.window == (50, 75)
+    assert f.prediction.step == pytest.approx(100.0)
+    assert f.lead == 25 and f.null_error_percent == pytest.approx(-25.0)
+    # what follows the window's end cannot change the prediction
+    late = q.copy()
+    late[76:-1] *= 3
+    g = forecast_singular_step_crashed(t, late, depth=2, levels=(1.0, 2.0), observed=100)
+    assert g.prediction.step == f.prediction.step
+    with pytest.raises(ValueError):
+        forecast_singular_step_crashed(t, q, depth=2, levels=(1.0, 1e9), observed=100)

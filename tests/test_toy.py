@@ -48,3 +48,30 @@ def test_bad_options_raise() -> None:
         q_value_iteration(critic, data, seem_every=0)
     with pytest.raises(ValueError):
         run_toy(depth=0)
+
+
+def test_balanced_initialization_keeps_the_function_and_balances_each_unit() -> None:
+    from itertools import pairwise
+
+    from seemrepro.core.toy import balance_neurons
+
+    for hidden in ((16,), (16, 8)):
+        critic = make_critic(4, hidden, seed=3, bias=False, dtype=torch.float64)
+        x = torch.randn(10, 4, dtype=torch.float64)
+        before = critic(x).detach().clone()
+        balance_neurons(critic)
+        assert torch.allclose(critic(x), before, rtol=1e-10, atol=1e-12)
+        layers = [m for m in critic.modules() if isinstance(m, torch.nn.Linear)]
+        for inner, outer in pairwise(layers):
+            assert torch.allclose(inner.weight.norm(dim=1), outer.weight.norm(dim=0), rtol=1e-6)
+    with pytest.raises(ValueError, match="bias-free"):
+        balance_neurons(make_critic(4, (8,), seed=0, bias=True))
+
+
+def test_run_toy_balanced_is_opt_in() -> None:
+    plain = run_toy(width=16, seed=0, steps=3)
+    again = run_toy(width=16, seed=0, steps=3, balanced=False)
+    balanced = run_toy(width=16, seed=0, steps=3, balanced=True)
+    assert plain.mean_q == again.mean_q
+    assert balanced.mean_q[0] == pytest.approx(plain.mean_q[0], rel=1e-5)  # same function
+    assert balanced.param_norm[0] != pytest.approx(plain.param_norm[0], rel=1e-3)

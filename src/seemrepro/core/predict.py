@@ -189,17 +189,80 @@ def adam_growth(steps: ArrayLike, param_norm: ArrayLike, q: ArrayLike, *, t0: fl
                       loglog_slope(t[mask] - norm_fit.root, q_abs), depth)
 
 
+def slope_ratio_by_window_end(steps: ArrayLike, param_norm: ArrayLike, q: ArrayLike, *,
+                              ends: Sequence[int], lr: float, num_params: int, depth: int
+                              ) -> list[float]:
+    """The slope ratio of :func:`adam_growth` on the second half ``[end/2, end]`` of the record
+    cut at each of ``ends``: how the norm's slope approaches η√P as a run gets longer."""
+    t, norm = _paired(steps, param_norm)
+    _, q_arr = _paired(steps, q)
+    ratios = []
+    for end in ends:
+        kept = t <= end
+        ratios.append(adam_growth(t[kept], norm[kept], q_arr[kept], t0=end / 2, lr=lr,
+                                  num_params=num_params, depth=depth).slope_ratio)
+    return ratios
+
+
+def adam_lag_slope_ratio(depth: int, betas: tuple[float, float], start: float, end: float,
+                         *, points: int = 129) -> float:
+    """Adam's mean step per coordinate, in units of η, on ``[start, end]`` for a growing gradient.
+
+    While Q grows like ``t^L`` every gradient coordinate grows like ``t^k`` with ``k = 2L − 1``
+    (TD error ``∝ t^L`` times ``∂Q/∂θ ∝ t^(L−1)``). Adam's bias-corrected averages of such a
+    sequence trail it (by about ``β/(1−β)`` steps), so its step ``m̂/sqrt(v̂)`` exceeds 1 by
+    about ``k·(β2/(1−β2) − β1/(1−β1))/t``. This evaluates ``m̂/sqrt(v̂)`` exactly for
+    ``g_t = t^k`` (``t = 1, 2, ...``, ε neglected) on ``points`` steps spread over the window and
+    returns their mean: the slope of ‖θ‖ over η·sqrt(P) expected from the lag alone.
+    """
+    beta1, beta2 = betas
+    if depth < 1 or not (0 <= beta1 < 1 and 0 <= beta2 < 1) or not 1 <= start < end:
+        raise ValueError("need depth >= 1, betas in [0, 1) and 1 <= start < end")
+    power = 2 * depth - 1
+    # beyond this many steps back both averages' weights are below e^-40
+    horizon = int(40 / -math.log(max(beta1, beta2, 0.5))) + 1
+    ratios = []
+    for t in np.unique(np.linspace(start, end, points).round()):
+        lags = np.arange(min(int(t), horizon), dtype=float)
+        relative = (1.0 - lags / t) ** power  # g_{t-j} / g_t
+        first = np.sum((1 - beta1) * beta1 ** lags * relative) / (1 - beta1 ** t)
+        second = np.sum((1 - beta2) * beta2 ** lags * relative ** 2) / (1 - beta2 ** t)
+        ratios.append(first / math.sqrt(second))
+    return float(np.mean(ratios))
+
+
+def full_speed_coordinates(initial: ArrayLike, final: ArrayLike, *, lr: float, steps: int,
+                           fraction: float = 0.5) -> int:
+    """How many parameters moved by at least ``fraction·η·steps`` over a run of ``steps``.
+
+    Theorem 4's ``sqrt(P)`` counts every coordinate as moving by η per step. A coordinate that
+    gets no gradient (e.g. a weight of a bias-free ReLU unit inactive on every input) does not
+    move under Adam at all, so the norm grows like ``η·sqrt(P_moving)·t``; after a long run the
+    displacements split into about ``η·steps`` and nearly 0, and this counts the first group.
+    """
+    start, end = _paired(initial, final, min_points=1)
+    if lr <= 0 or steps <= 0 or not 0 < fraction <= 1:
+        raise ValueError("lr and steps must be positive and fraction in (0, 1]")
+    return int(np.sum(np.abs(end - start) >= fraction * lr * steps))
+
+
 @dataclass(frozen=True)
 class SeemVerdict:
-    """SEEM at one early step, the divergence it predicts and what the run did."""
+    """SEEM at one early step, the divergence it predicts and what the run did.
+
+    SEEM predicts divergence when it exceeds ``zero_tolerance``: an eigenvalue of ``A`` that is
+    zero in exact arithmetic (a direction of ``u`` the network cannot move) comes out of the
+    eigensolver as a tiny number of either sign.
+    """
 
     seem: float
     measured_at: int
     diverged: bool
+    zero_tolerance: float = 0.0
 
     @property
     def predicts_divergence(self) -> bool:
-        return self.seem > 0
+        return self.seem > self.zero_tolerance
 
     @property
     def correct(self) -> bool:
@@ -216,14 +279,48 @@ def seem_at_step(seem_steps: ArrayLike, seem_values: ArrayLike, step: int) -> fl
 
 
 def seem_predicts(seem_steps: ArrayLike, seem_values: ArrayLike, *, step: int,
-                  diverged_at: int | None) -> SeemVerdict:
+                  diverged_at: int | None, zero_tolerance: float = 0.0) -> SeemVerdict:
     """Theorem 3's prediction from SEEM at ``step``, scored against the run's outcome.
 
     The step must come before the divergence, or the "prediction" would have seen the event.
     """
     if diverged_at is not None and step >= diverged_at:
         raise ValueError(f"SEEM at step {step} is not before the divergence at {diverged_at}")
-    return SeemVerdict(seem_at_step(seem_steps, seem_values, step), step, diverged_at is not None)
+    if zero_tolerance < 0:
+        raise ValueError(f"zero_tolerance must be non-negative, got {zero_tolerance}")
+    return SeemVerdict(seem_at_step(seem_steps, seem_values, step), step, diverged_at is not None,
+                       zero_tolerance)
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """Where the direction of ``A`` became stable: ``t0``, and the step at which that is known."""
+
+    t0: int
+    known_at: int
+
+
+def critical_point(steps: ArrayLike, direction_cosine: ArrayLike, *, level: float,
+                   stretch: int) -> CriticalPoint | None:
+    """The first measurement that starts ``stretch`` consecutive ones whose direction cosine
+    (with the measurement before) is at least ``level``; ``None`` if there is no such stretch.
+
+    An online rule: the critical point is known at the last measurement of the stretch
+    (``known_at``), and nothing later is looked at. NaN (the first measurement has no
+    predecessor) never counts as stable.
+    """
+    if stretch < 1:
+        raise ValueError(f"stretch must be at least 1, got {stretch}")
+    if not 0 < level <= 1:
+        raise ValueError(f"level must lie in (0, 1], got {level}")
+    t, c = _paired(steps, direction_cosine, min_points=1, finite_y=False)
+    stable = np.nan_to_num(c, nan=-np.inf) >= level
+    run = 0
+    for index, ok in enumerate(stable):
+        run = run + 1 if ok else 0
+        if run == stretch:
+            return CriticalPoint(int(t[index - stretch + 1]), int(t[index]))
+    return None
 
 
 def is_nondecreasing(values: ArrayLike, *, tolerance: float = 0.0) -> bool:
@@ -260,9 +357,20 @@ class SingularStepForecast:
         return self.observed - self.window[1]
 
     @property
+    def lead_fraction(self) -> float:
+        """The lead as a fraction of the observed step (the paper's: 105/605 ≈ 0.17)."""
+        return self.lead / self.observed
+
+    @property
     def error_percent(self) -> float:
         """``100·(predicted - observed)/observed``: negative when the prediction comes early."""
         return 100 * (self.prediction.step - self.observed) / self.observed
+
+    @property
+    def null_error_percent(self) -> float:
+        """The error of the null predictor "the crash is now", which predicts the window's last
+        step: ``-100·lead/observed``. A check that it passes cannot tell a line from nothing."""
+        return 100 * (self.window[1] - self.observed) / self.observed
 
 
 def forecast_singular_step(steps: ArrayLike, values: ArrayLike, *, depth: int,
@@ -282,3 +390,63 @@ def forecast_singular_step(steps: ArrayLike, values: ArrayLike, *, depth: int,
     seen = t <= window[1]  # nothing after the window's end
     prediction = predict_singular_step(t[seen], y[seen], depth=depth, window=window)
     return SingularStepForecast(prediction, window, observed)
+
+
+def _finite_prefix(steps: ArrayLike, values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The record before its first non-finite value (a crashed run ends with one)."""
+    t, y = _paired(steps, values, min_points=1, finite_y=False)
+    bad = np.nonzero(~np.isfinite(y))[0]
+    end = int(bad[0]) if bad.size else y.size
+    if end == 0:
+        raise ValueError("the first value is not finite")
+    return t[:end], y[:end]
+
+
+def forecast_singular_step_relative(steps: ArrayLike, values: ArrayLike, *, depth: int,
+                                    multiples: tuple[float, float], observed: int
+                                    ) -> SingularStepForecast:
+    """:func:`forecast_singular_step` with levels ``multiples × values[0]``: the window runs
+    from the first step with ``‖u_t‖ >= multiples[0]·‖u_0‖`` to the first with
+    ``‖u_t‖ >= multiples[1]·‖u_0‖``, an online rule that ignores the scale of the run."""
+    t, y = _finite_prefix(steps, values)
+    if not 0 < y[0]:
+        raise ValueError(f"the initial value must be positive, got {y[0]}")
+    low, high = multiples
+    return forecast_singular_step(t, y, depth=depth, levels=(low * y[0], high * y[0]),
+                                  observed=observed)
+
+
+def forecast_singular_step_crashed(steps: ArrayLike, values: ArrayLike, *, depth: int,
+                                   levels: tuple[float, float], observed: int
+                                   ) -> SingularStepForecast:
+    """:func:`forecast_singular_step` with absolute ``levels`` on a record that may end with its
+    crash: the record from its first non-finite value on is dropped first. For a value such as
+    the mean Q, which starts near or below zero, where multiples of the initial value mean
+    nothing."""
+    t, y = _finite_prefix(steps, values)
+    return forecast_singular_step(t, y, depth=depth, levels=levels, observed=observed)
+
+
+def singular_step_tradeoff(steps: ArrayLike, values: ArrayLike, *, depth: int, observed: int,
+                           lead_fractions: ArrayLike, window_fraction: float = 0.1
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """The error of the singular-step line against how early its window ends.
+
+    For each lead fraction ``f`` the window is ``[e - window_fraction·observed, e]`` with
+    ``e = round((1 - f)·observed)``, fitted on the record up to ``e`` only. Placing the windows
+    uses the observed step, so this is a diagnostic of how far ahead the line *could* see, not
+    a prediction. Returns the realized lead fractions ``(observed - e)/observed`` and the
+    errors ``100·(t* - observed)/observed`` (+inf where the fitted line does not fall).
+    """
+    if observed <= 0 or not 0 < window_fraction < 1:
+        raise ValueError("observed must be positive and window_fraction in (0, 1)")
+    t, y = _finite_prefix(steps, values)
+    leads, errors = [], []
+    for fraction in np.asarray(lead_fractions, dtype=float):
+        end = round((1 - fraction) * observed)
+        start = round(end - window_fraction * observed)
+        seen = t <= end
+        prediction = predict_singular_step(t[seen], y[seen], depth=depth, window=(start, end))
+        leads.append((observed - end) / observed)
+        errors.append(100 * (prediction.step - observed) / observed)
+    return np.asarray(leads), np.asarray(errors)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -18,7 +19,7 @@ from torch import nn
 from tqdm import tqdm
 
 from seemrepro.core.critics import make_critic, parameter_norm
-from seemrepro.core.seem import check_gamma, seem
+from seemrepro.core.seem import check_gamma, seem_from_matrix, seem_matrix
 from seemrepro.runtime import using_threads
 
 DIVERGENCE_THRESHOLD = 1e6
@@ -91,6 +92,9 @@ class TDTrace:
     seem: list[float] = field(default_factory=list)
     seem_normalized: list[float] = field(default_factory=list)
     diverged_at: int | None = None
+    # |cosine| between the eigenvectors of A's rightmost eigenvalue at each SEEM measurement and
+    # at the one before (NaN at the first): near 1 once the direction u_t follows is stable
+    seem_vector_cosine: list[float] = field(default_factory=list)
 
     @property
     def diverged(self) -> bool:
@@ -102,7 +106,7 @@ class TDTrace:
 
     def seem_arrays(self) -> dict[str, np.ndarray]:
         return {k: np.asarray(getattr(self, k)) for k in
-                ("seem_steps", "seem", "seem_normalized")}
+                ("seem_steps", "seem", "seem_normalized", "seem_vector_cosine")}
 
     def truncated(self, last_step: int) -> TDTrace:
         """The record up to and including ``last_step``, as if training had stopped there."""
@@ -114,7 +118,15 @@ class TDTrace:
             self.diverged_at <= last_step else None
         return TDTrace(self.steps[:n], self.mean_q[:n], self.max_abs_q[:n],
                        self.td_error_norm[:n], self.param_norm[:n], self.seem_steps[:m],
-                       self.seem[:m], self.seem_normalized[:m], diverged)
+                       self.seem[:m], self.seem_normalized[:m], diverged,
+                       self.seem_vector_cosine[:m])
+
+
+def rightmost_eigenvector(a: torch.Tensor) -> np.ndarray:
+    """Unit eigenvector (complex) of the eigenvalue of ``a`` with the largest real part."""
+    values, vectors = np.linalg.eig(a.detach().cpu().double().numpy())
+    vector = vectors[:, int(np.argmax(values.real))]
+    return vector / np.linalg.norm(vector)
 
 
 def q_value_iteration(
@@ -137,7 +149,8 @@ def q_value_iteration(
     ``adam_betas`` are Adam's moment decay rates. ``loss`` averages or sums the squared errors over the batch (a sum is a mean with the
     learning rate multiplied by the batch size). With ``seem_every = k`` the SEEM of the current
     network, with ``X`` the dataset inputs and ``X*`` their greedy next inputs, is recorded every
-    ``k`` steps, up to step ``seem_until`` when given. Stops cleanly at the first step whose Q is non-finite or above ``threshold`` in
+    ``k`` steps, up to step ``seem_until`` when given, with the |cosine| between the rightmost
+    eigenvector of each ``A`` and of the one measured before it (``seem_vector_cosine``). Stops cleanly at the first step whose Q is non-finite or above ``threshold`` in
     absolute value, and records that step in ``diverged_at``.
     """
     check_gamma(gamma)
@@ -157,6 +170,7 @@ def q_value_iteration(
         raise ValueError(f"unknown optimizer {optimizer!r}; choose sgd or adam")
     x, rewards = data.x, data.rewards
     trace = TDTrace()
+    previous_vector: np.ndarray | None = None
     for step in tqdm(range(steps + 1), disable=not progress, desc="Q-value iteration"):
         x_next = greedy_next_inputs(critic, data)
         q = critic(x)
@@ -174,10 +188,15 @@ def q_value_iteration(
             break
         if seem_every is not None and step % seem_every == 0 and \
                 (seem_until is None or step <= seem_until):
-            measured = seem(critic, x, x_next, gamma)
+            a = seem_matrix(critic, x, x_next, gamma)
+            measured = seem_from_matrix(a)
             trace.seem_steps.append(step)
             trace.seem.append(measured.raw)
             trace.seem_normalized.append(measured.normalized)
+            vector = rightmost_eigenvector(a)
+            trace.seem_vector_cosine.append(
+                math.nan if previous_vector is None else float(abs(np.vdot(previous_vector, vector))))
+            previous_vector = vector
         if step == steps:
             break
         squared = (q - target) ** 2
@@ -188,6 +207,29 @@ def q_value_iteration(
     return trace
 
 
+def balance_neurons(critic: nn.Module, *, sweeps: int = 50) -> None:
+    """Rescale a bias-free ReLU MLP in place so that every hidden unit's incoming and outgoing
+    weights have equal norms, without changing the function it computes.
+
+    Gradient flow conserves ``‖incoming‖² − ‖outgoing‖²`` of each hidden unit of such a
+    network; PyTorch's default initialization makes the output layer far smaller than the
+    first, and while that imbalance dominates the weights the NTK stays near its initial value.
+    Balancing sets every conserved imbalance to zero. One sweep is exact for one hidden layer;
+    deeper networks need a few alternating sweeps.
+    """
+    layers = [m for m in critic.modules() if isinstance(m, nn.Linear)]
+    if any(m.bias is not None for m in layers):
+        raise ValueError("balancing keeps the function only for a bias-free network")
+    with torch.no_grad():
+        for _ in range(sweeps if len(layers) > 2 else 1):
+            for inner, outer in pairwise(layers):
+                factor = (outer.weight.norm(dim=0) / inner.weight.norm(dim=1)).sqrt()
+                factor = torch.where(torch.isfinite(factor) & (factor > 0), factor,
+                                     torch.ones_like(factor))  # dead units stay as they are
+                inner.weight.mul_(factor[:, None])
+                outer.weight.div_(factor[None, :])
+
+
 def run_toy(
     *,
     depth: int = 2,
@@ -195,16 +237,21 @@ def run_toy(
     seed: int = 0,
     bias: bool = False,
     num_samples: int = 100,
+    balanced: bool = False,
     **options: Any,
 ) -> TDTrace:
     """One Q-value iteration run on the toy task with a fresh ReLU MLP of ``depth`` layers.
 
     ``bias=False`` gives an exactly ``L``-homogeneous network, the setting of Lemma 1 and
-    Theorems 3-4; ``options`` go to :func:`q_value_iteration`.
+    Theorems 3-4; ``balanced=True`` then rescales the initial weights with
+    :func:`balance_neurons` (same function, no conserved imbalance); ``options`` go to
+    :func:`q_value_iteration`.
     """
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
     data = make_toy_dataset(num_samples, seed=seed)
     critic = make_critic(4, (width,) * (depth - 1), seed=seed, bias=bias)
+    if balanced:
+        balance_neurons(critic)
     with using_threads(1):  # these small problems only lose to threading overhead
         return q_value_iteration(critic, data, **options)

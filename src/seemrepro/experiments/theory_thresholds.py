@@ -92,47 +92,86 @@ T3_THRESHOLDS = (
               "with LayerNorm, |log-log slope of |k(x0, λx0)| against λ| ≤ value",
               "k(x, x + λv) stays bounded (Prop. 2)",
               "A bounded kernel has slope 0 for large λ; the same margin as the linear case."),
+    Threshold("paper_ratio_relative_tolerance", 0.15,
+              "without LayerNorm, |mean over seeds of k(x0, (4,4)) / k(x0, x0) ÷ 4.5 − 1| ≤ "
+              "value for the paper's figure to count as reproduced (reported, not asserted)",
+              "≈ 4.5× at (4,4) without LayerNorm (Fig. 5)",
+              "The paper writes '~4.5×' with no spread; ±15% covers rounding of a value "
+              "between about 4 and 5 and a different initialization draw.",
+              changed_after_runs="Added when seed 0's ratio (3.16) was already known; it "
+              "misses by more than any tolerance up to 30%, so the choice does not decide "
+              "the outcome."),
 )
 
 T4_THRESHOLDS = (
-    Threshold("divergence_level", 1e6,
-              "a run has diverged, at its observed singular step, once max |Q| exceeds value",
-              _DIVERGENCE_PAPER + "; Fig. 2 scores against the step where Q became NaN",
-              "The paper's own level; the observed singular step is the first step past it."),
+    Threshold("lead_fraction_min", 0.15,
+              "the fit window must end at least value × (observed crash step) steps before the "
+              "crash: lead = crash − window end ≥ value × crash",
+              "a fit on steps 450-500 predicted 605: the window ended 105 steps (17% of the "
+              "run) before the NaN (Fig. 2)",
+              "Just under the paper's own 17%, fixed before any run; a prediction a few percent "
+              "of the run ahead is within reach of a predictor that says 'the crash is now'."),
     Threshold("error_percent_max", 2.0,
-              "|predicted − observed singular step| / observed × 100 ≤ value in every "
-              "diverging run",
+              "|predicted − observed crash step| / observed × 100 ≤ value, for a run whose "
+              "window also meets lead_fraction_min",
               "a fit on steps 450-500 predicted 605; NaN at 605 (Fig. 2)",
               "The paper's prediction was exact to the step; 2% allows for the discrete step "
               "count and the choice of window."),
-    Threshold("l2_level_low", 50.0,
-              "L = 2: the fit window starts at the first step with ‖u_t‖ ≥ value",
-              "window: steps 450-500, ending 105 steps before the event (Fig. 2)",
-              "An online rule on the TD-error norm: the window is known when it ends, without "
-              "the observed event.",
-              changed_after_runs="Chosen with the runs in view: the chapter's trade-off table "
-              "repeats the prediction on the same runs with earlier windows (levels 10-30, "
-              "20-60, 30-100); windows ending 20-40 steps before the event under-predict by "
-              "2-10%, and only late windows like this one, ending about 8 steps before the "
-              "event, meet the 2% bound."),
-    Threshold("l2_level_high", 200.0,
-              "L = 2: the fit window ends at the first step with ‖u_t‖ ≥ value; the predictor "
+    Threshold("window_low_multiple", 2.0,
+              "the fit window starts at the first step with ‖u_t‖ ≥ value × ‖u_0‖",
+              "window: steps 450-500 (Fig. 2); Fig. 10 (L = 3) gives no window",
+              "An online rule, relative to the run's own initial TD error so that it does not "
+              "depend on the scale of the initialization.",
+              changed_after_runs="Chosen on exploration runs (L = 2 and 3, seeds 0-2, balanced "
+              "initialization), among the multiples 2-4, 2-5, 3-6 and 4-8: none met both the "
+              "lead and the 2% bound on every exploration seed; 2-4 gave leads of 13-19% with "
+              "errors of 1.5-2.5% at L = 2. The verdict runs use other seeds (from 100)."),
+    Threshold("window_high_multiple", 4.0,
+              "the fit window ends at the first step with ‖u_t‖ ≥ value × ‖u_0‖; the predictor "
               "sees nothing later",
               "window: steps 450-500, ending 105 steps before the event (Fig. 2)",
-              "See l2_level_low; the lead before the event is reported per run.",
-              changed_after_runs="Chosen with the runs in view, as l2_level_low: windows "
-              "ending 20-40 steps before the event under-predict by 2-10%; this one ends about "
-              "8 steps before it."),
-    Threshold("l3_level_low", 10.0,
-              "L = 3: the fit window starts at the first step with ‖u_t‖ ≥ value",
+              "See window_low_multiple.",
+              changed_after_runs="Chosen with window_low_multiple on the exploration seeds 0-2; "
+              "see there."),
+    Threshold("fit_r_squared_min", 0.99,
+              "the line fitted to ‖u_t‖^(−(2L−2)/L) on the window has R² ≥ value in every run",
+              "Fig. 2 and Fig. 10 show the inverse power falling on a straight line",
+              "A straight line explains all but 1% of the variance on the window; fixed before "
+              "the verdict runs."),
+    # the setting of the paper's toy script (core.toy_maze): it plots 1/(mean Q), which starts
+    # near or below zero, so the window levels are absolute values of mean Q
+    Threshold("maze_l2_window_low_q", 4.0,
+              "official toy setting, L = 2: the fit window starts at the first step with "
+              "mean Q ≥ value",
+              "the script plots 1/(mean Q) from iteration 200, where mean Q is about 3.3; "
+              "Fig. 2's window 450-500 of 605",
+              "The end level is 1.5 × the start so that 1/Q shrinks by the same factor over the "
+              "window as in Fig. 2, (605 − 450)/(605 − 500) ≈ 1.5.",
+              changed_after_runs="Chosen on exploration runs (init seeds 0-4 and the script's "
+              "111) among the levels 1-2, 1.5-3, 2-3, 2-4, 2-6, 3-4, 3-5, 3-6, 4-6 and 4-8: "
+              "none met both the lead and the 2% bound on every exploration seed; 4-6 met both "
+              "on 2 of 6 (3 counting seed 111's -2.0%), 4-8 on 2. Verdict seeds start at 100."),
+    Threshold("maze_l2_window_high_q", 6.0,
+              "official toy setting, L = 2: the fit window ends at the first step with "
+              "mean Q ≥ value; the predictor sees nothing later",
+              "window: steps 450-500, ending 105 steps before the NaN (Fig. 2)",
+              "See maze_l2_window_low_q.",
+              changed_after_runs="Chosen with maze_l2_window_low_q on the exploration seeds."),
+    Threshold("maze_l3_window_low_q", 1.5,
+              "official toy setting, L = 3 (one more hidden layer of width 64): the fit window "
+              "starts at the first step with mean Q ≥ value",
               "Fig. 10 (L = 3) gives no window",
-              "The same online rule as for L = 2, at the levels of the L = 3 traces."),
-    Threshold("l3_level_high", 50.0,
-              "L = 3: the fit window ends at the first step with ‖u_t‖ ≥ value; the predictor "
-              "sees nothing later",
+              "End level 2/1.5: (2/1.5)^(4/3) ≈ 1.47, the shrink factor of Fig. 2's window in "
+              "the fitted 1/Q^(4/3).",
+              changed_after_runs="Chosen on exploration runs (init seeds 0-4 and 111) among "
+              "1-1.5, 1-2, 1.2-1.6, 1.3-2, 1.5-2, 1.5-3, 2-3 and 2-4: none met both bounds on "
+              "more than 2 of 6 exploration seeds; 1.5-2 met both on 1-2."),
+    Threshold("maze_l3_window_high_q", 2.0,
+              "official toy setting, L = 3: the fit window ends at the first step with "
+              "mean Q ≥ value; the predictor sees nothing later",
               "Fig. 10 (L = 3) gives no window",
-              "The same online rule as for L = 2; the window ends about 5 steps before the "
-              "event."),
+              "See maze_l3_window_low_q.",
+              changed_after_runs="Chosen with maze_l3_window_low_q on the exploration seeds."),
 )
 
 T5_THRESHOLDS = (
@@ -145,45 +184,75 @@ T5_THRESHOLDS = (
               "larger γ gives larger SEEM (Theorem 3, Fig. 3 left)",
               "Where neighbouring γ give nearly equal SEEM, eigenvalue round-off must not "
               "count as a decrease; 1e-4 is far below the spread of SEEM over the sweep."),
+    Threshold("direction_cosine_min", 0.99,
+              "critical point t0: |cosine| between the eigenvectors of A's rightmost eigenvalue "
+              "at consecutive SEEM measurements (10 steps apart) ≥ value",
+              "Assumption 2: after t0 the NTK direction and the policy actions are stable "
+              "(Fig. 1: cosine similarities near 1)",
+              "Theorem 3 makes u_t follow this eigenvector after t0; at 0.99 it turns by under "
+              "about 8 degrees per 10 steps.",
+              changed_after_runs="Set after exploratory runs of this sweep were seen. The "
+              "cosine of A itself was tried first: a few greedy actions keep changing in the "
+              "diverging runs, so consecutive A differ by 1 - cos up to about 0.1 and no "
+              "diverging run ever reached a stable A; the rightmost eigenvector stays put "
+              "there, so the rule uses it."),
+    Threshold("stable_measurements_min", 5,
+              "t0 is the first of value consecutive SEEM measurements that each meet "
+              "direction_cosine_min; the prediction is known at the last of them",
+              "none (the paper gives no rule for t0)",
+              "Five measurements (50 steps) rule out a single chance agreement; the rule "
+              "looks at nothing after the stretch.",
+              changed_after_runs="Set with the exploratory runs in view, together with "
+              "direction_cosine_min."),
+    Threshold("seem_zero_tolerance", 1e-4,
+              "normalized SEEM at t0 > value counts as positive (predicts divergence); "
+              "anything at or below as non-positive",
+              "positive SEEM ⇔ divergence (Theorem 3)",
+              "A zero eigenvalue of A (a direction of u the network cannot move) comes out of "
+              "the eigensolver as a tiny number of either sign; the same margin as "
+              "seem_monotone_tolerance.",
+              changed_after_runs="Added after exploratory runs showed converged runs with "
+              "normalized SEEM of order ±1e-6; the value is the existing monotonicity "
+              "margin, not fitted to the runs."),
 )
 
 T6_TOY_THRESHOLDS = (
-    Threshold("toy_l2_slope_ratio_tolerance", 0.10,
-              "toy, L = 2: |fitted slope of ‖θ_t‖ after t0 / η√P − 1| ≤ value in every run",
+    Threshold("toy_slope_ratio_tolerance", 0.10,
+              "toy, L = 2 and L = 3: |fitted slope of ‖θ_t‖ on the fit window / η√P − 1| ≤ "
+              "value in every run (two-sided)",
               "‖θ_t‖ = η√P·t + o(t) (Theorem 4)",
-              "With every coordinate moving by about η per step the slope is η√P; 10% allows "
-              "the o(t) term at these run lengths.",
-              changed_after_runs="The bound is as first set, but the runs were changed to "
-              "meet it: with PyTorch's default Adam β2 = 0.999 the ratio measured 2.0 after "
-              "2,000 steps and 1.2 after 16,000 (the second-moment average lags the growing "
-              "gradient), so the runs use β2 = 0.99 to reach the asymptotic regime within the "
-              "CPU budget."),
-    Threshold("toy_l3_slope_ratio_max", 1.10,
-              "toy, L = 3: fitted slope of ‖θ_t‖ after t0 ≤ value × η√P in every run (no "
-              "lower bound)",
-              "‖θ_t‖ = η√P·t + o(t) (Theorem 4)",
-              "Bias-free ReLU units dead on all inputs get no gradient, so fewer than P "
-              "coordinates move and the slope may fall below η√P; it must not exceed it by "
-              "more than 10%.",
-              changed_after_runs="Checked only from above, unlike the ±10% band for L = 2: "
-              "the runs showed L = 3 slopes 10-25% below η√P (dead ReLU units), so no lower "
-              "bound is asserted. The runs also use Adam β2 = 0.99 instead of the default "
-              "0.999, for the reason given under toy_l2_slope_ratio_tolerance."),
+              "With every coordinate moving by about η per step the slope is η√P; ±10% allows "
+              "the o(t) term. The runs use the paper's Adam (β1 0.9, β2 0.999), whose "
+              "second-moment average lags the growing gradient by about 1/(1−β2) steps, so the "
+              "ratio approaches 1 like 1 + (2L−1)/((1−β2)t); the profiles' run lengths are "
+              "chosen from that estimate, not from the measured ratios.",
+              changed_after_runs="Replaces toy_l2_slope_ratio_tolerance (±10%, L = 2 only) "
+              "and toy_l3_slope_ratio_max (L = 3 checked only from above, at 1.10), which were "
+              "set with Adam β2 = 0.99 after runs with β2 = 0.999 had missed the band; now "
+              "β2 = 0.999 as in the paper, longer runs, and both depths two-sided. This entry "
+              "was written before any run with these settings."),
+    Threshold("toy_fit_start_fraction", 0.75,
+              "toy: the norm line and the log-log slope of Q are fitted on the steps "
+              "t ≥ value × (run length), the last quarter of the run",
+              "after t0 (Theorem 4; Fig. 4 gives no window)",
+              "Adam's lag shrinks like 1/t, so the latest window is the least biased; the last "
+              "quarter keeps thousands of (noise-free, full-batch) points. Fixed before the "
+              "runs with β2 = 0.999."),
     Threshold("toy_q_loglog_tolerance", 0.15,
               "toy: |log-log slope of max|Q| against t, divided by L, minus 1| ≤ value in every "
               "run (L = 2 and 3)",
               "‖u_t‖ = Θ(t^L) (Theorem 4); log Q ≈ 3·log t + c for L = 3 (Fig. 4)",
               "±15% around L, as in the offline chapter, on the clock that starts where the "
               "fitted norm line reaches 0; on the raw step count the offset of ‖θ_t0‖ lowers "
-              "the slope (to about 1.75 for L = 2), and both are printed."),
+              "the slope, and both are printed."),
 )
 
 T7_THRESHOLDS = (
     Threshold("blowup_factor_min", 100,
               "without LayerNorm, final ‖w‖ > value × initial ‖w‖",
               "weights blow up without LayerNorm (Fig. 14)",
-              "Geometric growth, as in Sutton & Barto's Fig. 11.2, passes it (about 500× in "
-              "the smoke profile's 2,000 steps); bounded drift does not."),
+              "Geometric growth, as in Sutton & Barto's Fig. 11.2, passes it (about 500× after "
+              "2,000 steps of the expected-update version); bounded drift does not."),
     Threshold("growth_factor_min", 10,
               "without LayerNorm, final ‖w‖ > value × ‖w‖ at half the run",
               "weights blow up without LayerNorm (Fig. 14)",
@@ -196,4 +265,41 @@ T7_THRESHOLDS = (
               "with LayerNorm, final max_s |v(s)| < value",
               "weights converge with LayerNorm (Fig. 14); every true value is 0",
               "The values must approach the true value 0, not just stop moving."),
+    Threshold("sample_blowup_factor_min", 100,
+              "behaviour-policy version, every seed: without LayerNorm, final ‖w‖ > value × "
+              "initial ‖w‖",
+              "weights blow up without LayerNorm (Fig. 14); Sutton & Barto's Fig. 11.2 (left) "
+              "diverges with sampled transitions",
+              "The same bound as blowup_factor_min: the importance-weighted sampled update has "
+              "the expected update as its mean, so it must diverge as fast on the log scale, "
+              "and in every seed, not on average."),
+    Threshold("sample_growth_factor_min", 10,
+              "behaviour-policy version, every seed: without LayerNorm, final ‖w‖ > value × ‖w‖ "
+              "at half the run",
+              "weights blow up without LayerNorm (Fig. 14)",
+              "As growth_factor_min: still growing at the end, in every seed."),
+    Threshold("sample_settle_tolerance", 0.01,
+              "behaviour-policy version, every seed: with LayerNorm, |final ‖w‖ / ‖w‖ at half "
+              "the run − 1| < value",
+              "weights converge with LayerNorm (Fig. 14)",
+              "As settle_tolerance: every reward is 0 and v ≡ 0 is representable, so at the "
+              "fixed point every TD error, and with it the sampling noise, vanishes."),
+    Threshold("sample_value_max", 1e-2,
+              "behaviour-policy version, every seed: with LayerNorm, final max_s |v(s)| < value",
+              "weights converge with LayerNorm (Fig. 14); every true value is 0",
+              "As value_max, in every seed."),
+    Threshold("sample_layernorm_lr_scale", 1 / 7,
+              "follow-up: the LayerNorm behaviour-policy runs are repeated with step size "
+              "value × α for 1/value × the steps, and judged by sample_settle_tolerance and "
+              "sample_value_max",
+              "none (Fig. 14 gives no step size; Sutton & Barto use α = 0.01 for the linear "
+              "function)",
+              "With the ratio ρ = 7 a solid step moves the parameters by 7α times the gradient. "
+              "This scale makes each sampled step the expected-update version's step, and the "
+              "longer run gives the same number of them in expectation.",
+              changed_after_runs="Added after the LayerNorm behaviour-policy runs at α = 0.01 "
+              "overflowed in every seed within the first steps: at w0 the LayerNorm model's "
+              "α·ρ·‖∇v(s)‖² is about 14, far past the limit 2 of a stable gradient step, while "
+              "the linear model's is 0.35. The thresholds the follow-up is judged by were fixed "
+              "before any behaviour-policy run."),
 )

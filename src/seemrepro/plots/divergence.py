@@ -32,16 +32,45 @@ def inverse_power_panel(ax: Axes, traces: Mapping[int, TDTrace],
     power = "" if depth == 2 else f"^{{{exponent:.3g}}}"
     ax.set_xlabel("SGD step $t$")
     ax.set_ylabel(rf"$1/\|u_t\|{power}$")
-    ax.set_title(f"L = {depth}: fit (dotted), predicted ▼, observed overflow (dashed)",
+    ax.set_title(f"L = {depth}: fit (dotted), predicted ▼, observed crash (dashed)",
                  fontsize=10)
     ax.legend(frameon=False, fontsize=8)
 
 
-def seem_and_q_panel(ax: Axes, trace: TDTrace, title: str) -> None:
-    """Normalized SEEM (left axis) and max |Q| (right axis, log) over training."""
+def lead_error_panel(ax: Axes, curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]],
+                     *, lead_min: float, error_max: float, title: str) -> None:
+    """Error of the predicted singular step (%) against the window's lead (fraction of the run).
+
+    ``curves`` maps a group label to one (lead fractions, errors %) pair per run; the shaded
+    region is the target (lead ≥ ``lead_min`` and |error| ≤ ``error_max``).
+    """
+    for index, (label, runs) in enumerate(curves.items()):
+        for run, (leads, errors) in enumerate(runs):
+            ax.plot(leads, errors, color=f"C{index % 10}", lw=1, alpha=0.8,
+                    label=label if run == 0 else None)
+    right = max([lead_min * 2] + [float(np.max(leads)) for runs in curves.values()
+                                  for leads, _ in runs])
+    ax.fill_between([lead_min, right], -error_max, error_max, color=PALETTE["neutral"],
+                    alpha=0.2, lw=0, label=f"target: lead ≥ {lead_min:.0%}, |error| ≤ "
+                    f"{error_max:g}%")
+    ax.axhline(0, color=PALETTE["neutral"], lw=0.8)
+    ax.axvline(lead_min, color=PALETTE["neutral"], ls="--", lw=0.8)
+    ax.set_xlabel("lead: (crash − window end) / crash")
+    ax.set_ylabel("error of the predicted crash step (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(frameon=False, fontsize=8)
+
+
+def seem_and_q_panel(ax: Axes, trace: TDTrace, title: str, *, t0: int | None = None) -> None:
+    """Normalized SEEM (left axis) and max |Q| (right axis, log) over training, with the
+    critical point ``t0`` as a dotted line when given."""
     s, a = trace.seem_arrays(), trace.arrays()
     ax.plot(s["seem_steps"], s["seem_normalized"], color=PALETTE["none"], label="normalized SEEM")
     ax.axhline(0, color=PALETTE["neutral"], lw=0.8)
+    if t0 is not None:
+        ax.axvline(t0, color=PALETTE["neutral"], ls=":", lw=1.2)
+        ax.annotate("$t_0$", (t0, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, -12), textcoords="offset points", fontsize=9)
     ax.set_xlabel("SGD step")
     ax.set_ylabel("normalized SEEM", color=PALETTE["none"])
     twin = ax.twinx()
