@@ -11,19 +11,21 @@
 # %% [markdown]
 # # T6 · Theorem 4 offline: TD3 without EMA, linear norm growth and $Q \sim t^L$ (Fig. 4)
 #
-# The offline counterpart of the toy chapter: TD3 with no target EMA ($\tau = 1$, the target
-# is the current critic), no behaviour cloning, Adam lr $3\cdot10^{-4}$, a 256-256 critic
-# ($L = 3$ linear layers, $P = 69{,}889$). After $t_0$ (half the run) we fit
-# $\lVert\theta_t\rVert$ linearly and compare the slope with $\eta\sqrt P$, and the log-log slope
-# of max $|Q|$ on a fixed set of 2,560 dataset pairs against $t$ with $L$ (on the clock that
-# starts where the fitted norm line reaches zero, as in the toy chapter).
+# The offline counterpart of the {doc}`toy chapter <t6_adam_growth>`: TD3 with no target EMA
+# ($\tau = 1$, the target is the current critic), no behaviour cloning, and the paper's Adam
+# (lr $3\cdot10^{-4}$, $\beta_1 = 0.9$, $\beta_2 = 0.999$), with a 256-256 critic ($L = 3$
+# linear layers). After $t_0$, half the run, we fit $\lVert\theta_t\rVert$ linearly and compare
+# the slope with $\eta\sqrt P$, and the log-log slope of max $|Q|$ on a fixed set of dataset
+# pairs against $t$ with $L$ (on the clock that starts where the fitted norm line reaches zero,
+# as in the toy chapter).
 #
 # **Data and scale.** A 10% subset (2,000 transitions) of 20,000 transitions of the uniform
 # random policy on Hopper-v5, generated in seconds (`rollout/Hopper-v5/20000`), so the chapter
-# runs on a fresh clone. Q leaves the range of true values within a few hundred steps. As in the
-# toy chapter we use Adam's $\beta_2 = 0.99$: with the default 0.999 the second-moment average
-# lags the growing gradient and the slope was 1.6× $\eta\sqrt P$ after 3,000 steps. The run
+# runs on a fresh clone. Q leaves the range of true values within a few hundred steps. The run
 # keeps going past Q = 1e6 (divergence threshold raised) because the growth law is the point.
+# With $\beta_2 = 0.999$ Adam's second-moment average trails the growing gradient, so early on
+# every coordinate moves by more than η per step; the runs are long enough for that lag to fade
+# (the run length and why it was chosen are in the registry, shown on the claims page).
 
 # %% tags=["parameters"]
 profile = "book"
@@ -31,9 +33,14 @@ profile = "book"
 # %% tags=["hide-input"]
 import pandas as pd
 from IPython.display import Markdown, display
+from myst_nb import glue
 
 from seemrepro import plots
-from seemrepro.core.predict import adam_growth
+from seemrepro.core.predict import (
+    adam_growth,
+    adam_lag_slope_ratio,
+    slope_ratio_by_window_end,
+)
 from seemrepro.critics import CriticConfig, build_critic, parameter_count
 from seemrepro.experiments import get_claim, grid_runs
 from seemrepro.experiments.grids.t6_offline import LEARNING_RATE
@@ -48,50 +55,85 @@ set_threads()
 
 # %%
 claim = get_claim("T6")
+slope_tolerance = claim.threshold("norm_slope_ratio_tolerance")
+exponent_tolerance = claim.threshold("q_loglog_tolerance")
 grid = grid_runs("T6", profile)
 runs = grid.variants["no EMA"]
 display(Markdown(grid.provenance_markdown()))
 lr, depth, steps = LEARNING_RATE, 3, runs[0].config.steps
+betas = tuple(runs[0].config.resolved().agent["adam_betas"])
 num_params = parameter_count(build_critic(14, CriticConfig()))
+t0 = steps // 2
 
 # %%
 growth = {r.config.seed: adam_growth(*r.series("param_norm"), r.series("q_abs_max")[1],
-                                     t0=steps // 2, lr=lr, num_params=num_params, depth=depth)
+                                     t0=t0, lr=lr, num_params=num_params, depth=depth)
           for r in runs}
-table = pd.DataFrame([{"seed": s, "norm slope": g.norm_fit.slope, "eta*sqrt(P)": g.expected_slope,
-                       "slope ratio": g.slope_ratio,
-                       "loglog slope (shifted clock)": g.q_loglog_slope_shifted,
-                       "loglog slope (raw t)": g.q_loglog_slope,
-                       "final max|Q|": r.series("q_abs_max")[1][-1]}
-                      for r in runs for s, g in [(r.config.seed, growth[r.config.seed])]])
-table.round(3)
+table = pd.DataFrame([
+    {"seed": s, "norm slope": g.norm_fit.slope, "eta*sqrt(P)": g.expected_slope,
+     "slope ratio": g.slope_ratio,
+     "Adam-lag estimate": adam_lag_slope_ratio(depth, betas, t0 - g.norm_fit.root,
+                                               steps - g.norm_fit.root),
+     "loglog slope (shifted clock)": g.q_loglog_slope_shifted,
+     "loglog slope (raw t)": g.q_loglog_slope,
+     "final max|Q|": r.series("q_abs_max")[1][-1]}
+    for r in runs for s, g in [(r.config.seed, growth[r.config.seed])]])
+table["slope ok"] = (table["slope ratio"] - 1).abs() <= slope_tolerance
+table["exponent ok"] = (table["loglog slope (shifted clock)"] / depth - 1).abs() \
+    <= exponent_tolerance
+plots.table(table, precision=3, formats={"norm slope": "{:.2e}", "eta*sqrt(P)": "{:.2e}",
+                                         "final max|Q|": "{:.2e}"})
 
 # %%
 fig, axes = plots.figure(2, width=5.4, height=4.0)
 adam_growth_panels(
     axes, [(f"seed {r.config.seed}", *r.series("param_norm"), r.series("q_abs_max")[1],
             growth[r.config.seed]) for r in runs],
-    t0=steps // 2, step_label="gradient step $t$", q_label="max |Q| on X")
+    t0=t0, step_label="gradient step $t$", q_label="max |Q| on X")
 
 # %% [markdown]
-# **Against the paper.** Q grows like $t^3$ as Theorem 4 says for $L = 3$ (log-log slope 3.0
-# in every run we made). The norm grows linearly with a slope at or somewhat below
-# $\eta\sqrt P$: 0.96× in the 1,500-step smoke run, 0.86× in a 3,000-step probe run. As in the
-# toy chapter's $L = 3$ case, not every coordinate moves by η per step (ReLU units dead on the
-# data get no gradient), so the effective $P$ is smaller. We therefore assert, as the toy
-# chapter does for $L = 3$, that the slope does not exceed $\eta\sqrt P$ by more than 10% (and
-# is at least half of it), and report the ratio; "within 10% of η√P" does not hold at every
-# run length here.
+# **How the slope ratio approaches η√P.** The same fit on the second half of shorter windows
+# $[t/2, t]$ of the same runs: early on Adam's lag makes the norm grow faster than $\eta\sqrt P$,
+# and the ratio falls as $t$ grows.
+
+# %%
+window_ends = [e for e in (steps // 5, 2 * steps // 5, 3 * steps // 5, 4 * steps // 5, steps)
+               if e >= 2000]
+approach = pd.DataFrame(
+    {f"seed {r.config.seed}": slope_ratio_by_window_end(
+        *r.series("param_norm"), r.series("q_abs_max")[1], ends=window_ends, lr=lr,
+        num_params=num_params, depth=depth) for r in runs},
+    index=pd.Index([f"[{e // 2:,}, {e:,}]" for e in window_ends], name="window"))
+plots.table(approach, precision=3)
+
+# %% tags=["hide-input"]
+glue("t6o_steps", steps, display=False)
+glue("t6o_seeds", len(runs), display=False)
+glue("t6o_ratio_min", float(table["slope ratio"].min()), display=False)
+glue("t6o_ratio_max", float(table["slope ratio"].max()), display=False)
+glue("t6o_lag", float(table["Adam-lag estimate"].mean()), display=False)
+glue("t6o_loglog_min", float(table["loglog slope (shifted clock)"].min()), display=False)
+glue("t6o_loglog_max", float(table["loglog slope (shifted clock)"].max()), display=False)
+glue("t6o_first_ratio", float(approach.iloc[0].mean()), display=False)
+
+# %% [markdown]
+# **Against the paper.** Over the second half of {glue:text}`t6o_seeds` runs of
+# {glue:text}`t6o_steps` steps, the norm's slope is {glue:text}`t6o_ratio_min:.2f`–
+# {glue:text}`t6o_ratio_max:.2f` × $\eta\sqrt P$ (the Adam lag alone would give
+# {glue:text}`t6o_lag:.2f`), and max |Q| grows with a log-log slope of
+# {glue:text}`t6o_loglog_min:.2f`–{glue:text}`t6o_loglog_max:.2f` against $L = 3$. In the first
+# window of the table above the mean ratio is still {glue:text}`t6o_first_ratio:.2f`. Past the
+# lag, the ratio keeps falling: as in the toy chapter's $L = 3$ case, ReLU units that are
+# inactive on the data get no gradient, so fewer than $P$ coordinates move by η per step. The
+# verdict checks the paper's statement (±10% of $\eta\sqrt P$, both sides) at the registry's
+# run length, and says which runs meet it.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-assert (table["slope ratio"] <= claim.threshold("norm_slope_ratio_max")).all(), \
-    "norm grows faster than eta*sqrt(P)"
-assert (table["slope ratio"] >= claim.threshold("norm_slope_ratio_min")).all(), \
-    "norm is not growing at the order of eta*sqrt(P)"
-assert ((table["loglog slope (shifted clock)"] / depth - 1).abs()
-        <= claim.threshold("q_loglog_tolerance")).all(), \
-    "log Q against log t does not have slope L"
-print(f"T6 offline verdict ({len(runs)} seeds): norm slope = "
-      f"{table['slope ratio'].mean():.1f} x eta*sqrt(P); log-log slope of Q = "
-      f"{table['loglog slope (shifted clock)'].mean():.0f} (L = {depth}): PASS")
+slope_ok, exponent_ok = int(table["slope ok"].sum()), int(table["exponent ok"].sum())
+print(f"norm slope within ±{slope_tolerance:.0%} of eta*sqrt(P): {slope_ok} of {len(table)} "
+      f"runs: {'PASS' if slope_ok == len(table) else 'FAIL'}")
+print(f"log-log slope of Q within ±{exponent_tolerance:.0%} of L = {depth}: {exponent_ok} of "
+      f"{len(table)} runs: {'PASS' if exponent_ok == len(table) else 'FAIL'}")
+print(f"T6 offline verdict ({len(runs)} seeds, {steps} steps, Adam betas {betas}): "
+      f"{'PASS' if slope_ok == exponent_ok == len(table) else 'FAIL'}")
