@@ -115,18 +115,30 @@ glue("t6o_lag", float(table["Adam-lag estimate"].mean()), display=False)
 glue("t6o_loglog_min", float(table["loglog slope (shifted clock)"].min()), display=False)
 glue("t6o_loglog_max", float(table["loglog slope (shifted clock)"].max()), display=False)
 glue("t6o_first_ratio", float(approach.iloc[0].mean()), display=False)
+# if every coordinate moved at Adam's lagged speed the ratio would be the lag estimate; the
+# share of coordinates moving that fast which the measured ratio implies is (ratio / lag)²
+glue("t6o_moving_share", float(((table["slope ratio"] / table["Adam-lag estimate"]) ** 2)
+                               .mean()), display=False)
 
 # %% [markdown]
 # **Against the paper.** Over the second half of {glue:text}`t6o_seeds` runs of
 # {glue:text}`t6o_steps` steps, the norm's slope is {glue:text}`t6o_ratio_min:.2f`–
-# {glue:text}`t6o_ratio_max:.2f` × $\eta\sqrt P$ (the Adam lag alone would give
-# {glue:text}`t6o_lag:.2f`), and max |Q| grows with a log-log slope of
-# {glue:text}`t6o_loglog_min:.2f`–{glue:text}`t6o_loglog_max:.2f` against $L = 3$. In the first
-# window of the table above the mean ratio is still {glue:text}`t6o_first_ratio:.2f`. Past the
-# lag, the ratio keeps falling: as in the toy chapter's $L = 3$ case, ReLU units that are
-# inactive on the data get no gradient, so fewer than $P$ coordinates move by η per step. The
-# verdict checks the paper's statement (±10% of $\eta\sqrt P$, both sides) at the registry's
-# run length, and says which runs meet it.
+# {glue:text}`t6o_ratio_max:.2f` × $\eta\sqrt P$, and max |Q| grows with a log-log slope of
+# {glue:text}`t6o_loglog_min:.2f`–{glue:text}`t6o_loglog_max:.2f` against $L = 3$: both within
+# the paper's statement. In the first window of the table above the mean ratio is still
+# {glue:text}`t6o_first_ratio:.2f`.
+#
+# **Why the slope agrees, and why that agreement is partly a coincidence.** Two effects
+# pull the slope away from $\eta\sqrt P$ in opposite directions. Adam's lag alone, if every
+# coordinate moved, would give a ratio of {glue:text}`t6o_lag:.2f` on this window (the
+# `Adam-lag estimate` column, computed as in the toy chapter). But ReLU units that are inactive
+# on the data get no gradient, so only part of the $P$ coordinates move at that speed: the
+# measured ratio implies about {glue:text}`t6o_moving_share:.0%` of them, as many as the toy
+# chapter counts directly for $L = 3$. At this run length the two effects nearly cancel; in
+# longer runs the lag fades and the ratio falls below the band (the exploration run behind the
+# registry's run length went from inside to below it between 20,000 and 30,000 steps). So
+# $\lVert\theta_t\rVert$ is linear and $Q \sim t^3$, as Theorem 4 says, but the slope equals
+# $\eta\sqrt{P}$ only with $P$ counting the coordinates that move.
 
 # %%
 # NBVAL_CHECK_OUTPUT
