@@ -65,6 +65,7 @@ from myst_nb import glue
 
 from seemrepro import plots
 from seemrepro.core.predict import (
+    SingularStepPrediction,
     forecast_singular_step_crashed,
     forecast_singular_step_relative,
     singular_step_tradeoff,
@@ -249,6 +250,9 @@ maze_traces = {depth: {s: run_maze(depth=depth, seed=s, **maze_settings) for s i
                for depth in depths}
 
 
+maze_predictions: dict[int, dict[int, SingularStepPrediction]] = {depth: {} for depth in depths}
+
+
 def maze_row(trace: TDTrace, depth: int, s: int) -> dict[str, object]:
     """One run of the script's setting, predicted online from its mean Q and scored."""
     row: dict[str, object] = {"L": depth, "seed": s, "crash": trace.diverged_at}
@@ -256,6 +260,7 @@ def maze_row(trace: TDTrace, depth: int, s: int) -> dict[str, object]:
         a = trace.arrays()
         f = forecast_singular_step_crashed(a["steps"], a["mean_q"], depth=depth,
                                            levels=maze_levels[depth], observed=trace.diverged_at)
+        maze_predictions[depth][s] = f.prediction
         row.update({"window": f"{f.window[0]}–{f.window[1]}", "predicted": f.prediction.step,
                     "lead": f.lead, "lead %": 100 * f.lead_fraction,
                     "error %": f.error_percent, "null error %": f.null_error_percent,
@@ -270,6 +275,16 @@ maze_formats = {"predicted": "{:.1f}", "lead %": "{:.1f}", "error %": "{:.2f}",
 maze_table = pd.DataFrame([maze_row(t, depth, s) for depth, runs in maze_traces.items()
                            for s, t in runs.items()])
 plots.table(maze_table, formats=maze_formats)
+
+# %% [markdown]
+# As in the paper's Fig. 2: the inverse mean Q (for $L=3$ its $4/3$ power) of the verdict runs in
+# the script's setting, with each run's fitted line, predicted crash (▼) and observed crash.
+
+# %%
+fig, axes = plots.figure(2, width=6.0, height=4.4)
+for ax, depth in zip(axes, depths, strict=True):
+    inverse_power_panel(ax, maze_traces[depth], maze_predictions[depth], depth=depth,
+                        value="mean_q")
 
 # %% [markdown]
 # The script's own two seeds (exploration seeds, not part of the verdict), $L=2$:

@@ -13,13 +13,19 @@ from seemrepro.plots import PALETTE
 
 
 def inverse_power_panel(ax: Axes, traces: Mapping[int, TDTrace],
-                        predictions: Mapping[int, SingularStepPrediction], *, depth: int) -> None:
-    """``1/‖u_t‖^p`` per seed, with the fitted line, the predicted and the observed event."""
+                        predictions: Mapping[int, SingularStepPrediction], *, depth: int,
+                        value: str = "td_error_norm") -> None:
+    """``1/value^p`` per seed (``value``: ``"td_error_norm"``, ‖u_t‖, or ``"mean_q"``, the mean
+    Q on the dataset, as Fig. 2 plots it), with the fitted line, the predicted and the
+    observed event."""
     exponent = (2 * depth - 2) / depth
+    symbol = {"td_error_norm": r"\|u_t\|", "mean_q": r"\bar Q_t"}[value]
     for index, (seed, trace) in enumerate(traces.items()):
         color = f"C{index % 10}"
         a = trace.arrays()
-        ax.plot(a["steps"], a["td_error_norm"] ** -exponent, color=color, lw=1.2,
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inverse = np.where(a[value] > 0, a[value] ** -exponent, np.nan)
+        ax.plot(a["steps"], inverse, color=color, lw=1.2,
                 label=f"seed {seed}" + ("" if trace.diverged else " (converges)"))
         if seed in predictions and trace.diverged_at is not None:
             p = predictions[seed]
@@ -28,10 +34,13 @@ def inverse_power_panel(ax: Axes, traces: Mapping[int, TDTrace],
             ax.axvspan(*p.window, color=color, alpha=0.12)
             ax.plot([p.step], [0], "v", color=color, ms=8)
             ax.axvline(trace.diverged_at, color=color, ls="--", lw=0.8)
-    ax.set_ylim(bottom=-0.02 * ax.get_ylim()[1])
+    top = ax.get_ylim()[1]
+    if value == "mean_q" and predictions:  # 1/Q̄ is huge while Q̄ is near zero at the start
+        top = 2.0 * max(float(p.fit(p.window[0])) for p in predictions.values())
+    ax.set_ylim(-0.02 * top, top)
     power = "" if depth == 2 else f"^{{{exponent:.3g}}}"
     ax.set_xlabel("SGD step $t$")
-    ax.set_ylabel(rf"$1/\|u_t\|{power}$")
+    ax.set_ylabel(rf"$1/{symbol}{power}$")
     ax.set_title(f"L = {depth}: fit (dotted), predicted ▼, observed crash (dashed)",
                  fontsize=10)
     ax.legend(frameon=False, fontsize=8)
