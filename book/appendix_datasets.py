@@ -76,7 +76,9 @@ from seemrepro.datasets.maze import MAZES, maze_dataset_id
 from seemrepro.datasets.smoke import generate_missing, smoke_root
 from seemrepro.datasets.summary import complete_episode_returns, summary_table
 from seemrepro.plots.datasets import return_histograms
-from seemrepro.runtime import by_profile, project_root
+from seemrepro.runtime import by_profile, project_root, set_threads
+
+threads = set_threads()  # one torch thread on small machines (see README)
 
 # %%
 scale = by_profile(profile, smoke=0.01, book=1.0, paper=1.0)

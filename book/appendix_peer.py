@@ -62,7 +62,7 @@ from seemrepro.engine import RunStore
 from seemrepro.runtime import set_threads
 from seemrepro.tools import peer
 
-set_threads();
+threads = set_threads()  # one torch thread on small machines (see README)
 
 # %%
 spec = peer.ComparisonSpec.for_profile(profile)

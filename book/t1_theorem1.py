@@ -46,8 +46,10 @@ from seemrepro.core.checks import loglog_slope, one_step_prediction, td_errors
 from seemrepro.core.toy import greedy_next_inputs, make_toy_dataset
 from seemrepro.critics import make_critic
 from seemrepro.experiments import get_claim
-from seemrepro.runtime import by_profile
+from seemrepro.runtime import by_profile, set_threads
 from seemrepro.seem import seem_matrix
+
+threads = set_threads()  # one torch thread on small machines (see README)
 
 hidden = by_profile(profile, smoke=(32, 32), book=(256, 256), paper=(256, 256))
 num_rates = by_profile(profile, smoke=16, book=31, paper=61)

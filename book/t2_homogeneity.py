@@ -37,7 +37,9 @@ from seemrepro.core.checks import homogeneity_table
 from seemrepro.core.toy import make_toy_dataset, q_value_iteration
 from seemrepro.critics import make_critic, parameter_norm
 from seemrepro.experiments import get_claim
-from seemrepro.runtime import by_profile
+from seemrepro.runtime import by_profile, set_threads
+
+threads = set_threads()  # one torch thread on small machines (see README)
 
 hidden = by_profile(profile, smoke=(64, 64), book=(256, 256), paper=(256, 256))
 depth = len(hidden) + 1  # L counts weight layers: two hidden layers and the output layer

@@ -43,7 +43,9 @@ from seemrepro import plots
 from seemrepro.core.checks import Grid2D, kernel_along_ray, loglog_slope, normalized_ntk_map
 from seemrepro.critics import make_critic
 from seemrepro.experiments import get_claim
-from seemrepro.runtime import by_profile
+from seemrepro.runtime import by_profile, set_threads
+
+threads = set_threads()  # one torch thread on small machines (see README)
 
 claim = get_claim("T3")  # the verdict's thresholds, beside the paper's figures
 paper_ratio = 4.5  # Fig. 5 and Sec. 4: "~4.5x" at (4, 4)

@@ -74,7 +74,9 @@ from seemrepro.core.toy import TDTrace, run_toy
 from seemrepro.core.toy_maze import OFFICIAL_INIT_SEED, OFFICIAL_TRAJECTORY_SEED, run_maze
 from seemrepro.experiments import get_claim
 from seemrepro.plots.divergence import inverse_power_panel, lead_error_panel
-from seemrepro.runtime import by_profile
+from seemrepro.runtime import by_profile, set_threads
+
+threads = set_threads()  # one torch thread on small machines (see README)
 
 depths = (2, 3)
 inits = ("balanced", "default")

@@ -55,7 +55,9 @@ from seemrepro.core.predict import critical_point, is_nondecreasing, seem_at_ste
 from seemrepro.core.toy import run_toy
 from seemrepro.experiments import get_claim
 from seemrepro.plots.divergence import seem_and_q_panel
-from seemrepro.runtime import by_profile
+from seemrepro.runtime import by_profile, set_threads
+
+threads = set_threads()  # one torch thread on small machines (see README)
 
 claim = get_claim("T5")  # the verdict's thresholds, beside the paper's figures
 divergence_level = claim.threshold("divergence_level")

@@ -54,7 +54,9 @@ from seemrepro.core.toy import make_toy_dataset, q_value_iteration
 from seemrepro.critics import make_critic, parameter_count
 from seemrepro.experiments import get_claim
 from seemrepro.plots.divergence import adam_growth_panels
-from seemrepro.runtime import by_profile, using_threads
+from seemrepro.runtime import by_profile, set_threads, using_threads
+
+threads = set_threads()  # one torch thread on small machines (see README)
 
 claim = get_claim("T6")  # the verdict's thresholds (toy_*), beside the paper's figures
 lr, betas = 1e-3, (0.9, 0.999)

@@ -47,7 +47,7 @@ from seemrepro.experiments.grids.t6_offline import LEARNING_RATE
 from seemrepro.plots.divergence import adam_growth_panels
 from seemrepro.runtime import set_threads
 
-set_threads()
+threads = set_threads()  # one torch thread on small machines (see README)
 
 # %% [markdown]
 # The runs are declared once, in `seemrepro.experiments.grids.t6_offline`; this page, the

@@ -49,7 +49,9 @@ from myst_nb import glue
 from seemrepro import plots
 from seemrepro.core.baird import baird_critic, behaviour_policy_td, semi_gradient_td, step_gain
 from seemrepro.experiments import get_claim
-from seemrepro.runtime import by_profile
+from seemrepro.runtime import by_profile, set_threads
+
+threads = set_threads()  # one torch thread on small machines (see README)
 
 steps = by_profile(profile, smoke=4000, book=10000, paper=50000)
 seeds = by_profile(profile, smoke=[seed, seed + 1, seed + 2], book=list(range(seed, seed + 5)),

@@ -23,6 +23,13 @@ def test_an_isolated_spike_is_not_a_sustained_crossing() -> None:
         first_sustained_crossing(STEPS, [0] * 6, 0.3, persistence=0)
 
 
+def test_steps_above_lists_spikes_and_surges() -> None:
+    from seemrepro.core.surge import steps_above
+
+    assert steps_above(STEPS, [0, 0.9, 0, 0.5, math.nan, 0.7], 0.3) == [50, 150, 250]
+    assert steps_above(STEPS, [0] * 6, 0.3) == []
+
+
 def test_the_surge_is_relative_to_the_fresh_critic() -> None:
     # a fresh level of 0.25 that never rises by 0.3 is no surge, although it passes 0.3
     calm = surge_events(STEPS, [1, 2, 3, 4, 5, 6], STEPS, [0.25, 0.35, 0.4, 0.5, 0.45, 0.5],

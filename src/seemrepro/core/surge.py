@@ -35,6 +35,12 @@ def first_sustained_crossing(steps: ArrayLike, values: ArrayLike, level: float, 
     return None
 
 
+def steps_above(steps: ArrayLike, values: ArrayLike, level: float) -> list[int]:
+    """Every recorded step whose value exceeds ``level`` (spikes as well as surges)."""
+    t, y = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+    return [int(x) for x in t[y > level]]
+
+
 @dataclass(frozen=True)
 class SurgeEvents:
     """One run's events and its normalized-SEEM summary."""
