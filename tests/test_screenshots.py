@@ -107,3 +107,13 @@ def test_without_chromium_the_html_is_still_checked(
 
 def test_a_missing_book_is_reported(tmp_path: Path) -> None:
     assert screenshots.main(["--html", str(tmp_path / "none")]) == 1
+
+
+def test_a_relative_html_folder_is_accepted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # file URIs need absolute paths: a relative --html must not crash the check
+    from seemrepro.tools import screenshots
+
+    monkeypatch.chdir(tmp_path)
+    assert screenshots.main(["--html", "missing", "--out", "shots"]) == 1
+    assert str(tmp_path / "missing") in capsys.readouterr().err

@@ -184,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--html", type=Path, default=root / "_build" / "html")
     parser.add_argument("--out", type=Path, default=root / "_build" / "screenshots")
     args = parser.parse_args(argv)
+    args.html, args.out = args.html.resolve(), args.out.resolve()  # file URIs must be absolute
     if not (args.html / "index.html").exists():
         print(f"no built book in {args.html}: run `make book` first", file=sys.stderr)
         return 1
