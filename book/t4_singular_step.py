@@ -64,13 +64,14 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from seemrepro import plots
+from seemrepro.core.critics import make_critic
 from seemrepro.core.predict import (
     SingularStepPrediction,
     forecast_singular_step_crashed,
     forecast_singular_step_relative,
     singular_step_tradeoff,
 )
-from seemrepro.core.toy import TDTrace, run_toy
+from seemrepro.core.toy import TDTrace, layer_imbalance, run_toy
 from seemrepro.core.toy_maze import OFFICIAL_INIT_SEED, OFFICIAL_TRAJECTORY_SEED, run_maze
 from seemrepro.experiments import get_claim
 from seemrepro.plots.divergence import inverse_power_panel, lead_error_panel
@@ -125,6 +126,10 @@ plots.table(table, formats={"predicted": "{:.1f}", "lead %": "{:.1f}", "error %"
 
 # %% tags=["hide-input"]
 crashed = table.dropna(subset=["predicted"])
+# how much larger PyTorch's default init makes the first layer than the output layer (L = 2)
+glue("t4_init_imbalance", float(np.mean([
+    layer_imbalance(make_critic(4, (settings["width"],), seed=s, bias=False))
+    for s in seeds[2]])), display=False)
 for init in inits:
     for depth in depths:
         part = crashed[(crashed["init"] == init) & (crashed["L"] == depth)]
@@ -167,8 +172,9 @@ for ax, depth in zip(axes, depths, strict=True):
 # weights dominates and the TD error grows roughly exponentially; only once the diverging
 # direction dominates the weights does the homogeneous $1/(1 - C't)$ law take over. The
 # $1/\lVert u_t\rVert^p$ curve is therefore convex, and a line fitted early under-predicts the
-# crash. PyTorch's default initialization gives the output layer a squared norm about 200 times
-# smaller than the first layer's, an imbalance that gradient flow conserves, so the initial
+# crash. PyTorch's default initialization gives the output layer a squared norm about
+# {glue:text}`t4_init_imbalance:.0f` times smaller than the first layer's (mean over the $L=2$
+# runs), an imbalance that gradient flow conserves, so the initial
 # kernel dominates for most of the run; the balanced initialization removes it.
 #
 # The figure below places windows of 10% of the run so that they end a given fraction of the

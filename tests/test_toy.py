@@ -75,3 +75,15 @@ def test_run_toy_balanced_is_opt_in() -> None:
     assert plain.mean_q == again.mean_q
     assert balanced.mean_q[0] == pytest.approx(plain.mean_q[0], rel=1e-5)  # same function
     assert balanced.param_norm[0] != pytest.approx(plain.param_norm[0], rel=1e-3)
+
+
+def test_layer_imbalance_is_one_after_balancing_a_single_hidden_layer() -> None:
+    from seemrepro.core.critics import make_critic
+    from seemrepro.core.toy import balance_neurons, layer_imbalance
+
+    critic = make_critic(4, (200,), seed=0, bias=False)
+    assert layer_imbalance(critic) > 10  # PyTorch's default init: a small output layer
+    balance_neurons(critic)
+    assert layer_imbalance(critic) == pytest.approx(1.0, rel=1e-5)
+    with pytest.raises(ValueError, match="two Linear"):
+        layer_imbalance(torch.nn.Linear(3, 1))

@@ -230,6 +230,16 @@ def balance_neurons(critic: nn.Module, *, sweeps: int = 50) -> None:
                 outer.weight.div_(factor[None, :])
 
 
+def layer_imbalance(critic: nn.Module) -> float:
+    """``‖W_first‖²_F / ‖W_last‖²_F`` of an MLP's Linear layers: how much larger the first
+    layer is than the output layer (1 after :func:`balance_neurons` on one hidden layer)."""
+    layers = [m for m in critic.modules() if isinstance(m, nn.Linear)]
+    if len(layers) < 2:
+        raise ValueError("need at least two Linear layers")
+    with torch.no_grad():
+        return float(layers[0].weight.pow(2).sum() / layers[-1].weight.pow(2).sum())
+
+
 def run_toy(
     *,
     depth: int = 2,
