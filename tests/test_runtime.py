@@ -126,3 +126,12 @@ def test_git_commit_is_dirty_for_changed_sources_but_not_for_verdict_records(
     assert git_commit(tmp_path) == clean
     (tmp_path / "code.py").write_text("x = 2\n")
     assert git_commit(tmp_path) == clean + "+dirty"
+
+
+def test_describe_device_names_the_threads_another_process_will_use() -> None:
+    import torch
+
+    from seemrepro.runtime import describe_device
+
+    assert describe_device(torch.device("cpu"), threads=3).endswith(", 3 threads)")
+    assert describe_device(torch.device("cpu")).endswith(f", {torch.get_num_threads()} threads)")

@@ -43,11 +43,14 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def describe_device(device: torch.device | None = None) -> str:
+def describe_device(device: torch.device | None = None, *, threads: int | None = None) -> str:
+    """``cuda (<name>)`` or ``cpu (<processor>, <n> threads)``; ``threads`` defaults to this
+    process's torch setting (pass the count another process will use, e.g. a chapter's)."""
     device = device or default_device()
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads() if threads is None else threads
+    return f"cpu ({platform.processor() or platform.machine()}, {threads} threads)"
 
 
 def default_threads() -> int:

@@ -35,6 +35,7 @@ from seemrepro.runtime import (
     Provenance,
     atomic_write,
     check_profile,
+    default_threads,
     describe_device,
     environment_variable,
     git_commit,
@@ -152,12 +153,16 @@ def execute_chapter(
     except Exception as error:  # papermill raises its own error type with the cell number
         message = _failure_message(source, error)
         record_verdict(source.stem, profile, passed=False, verdict=message,
-                       commit=git_commit(root), device=describe_device(),
+                       commit=git_commit(root),
+                       device=describe_device(threads=default_threads()),
                        torch_version=_torch_version(),
                        wall_seconds=time.perf_counter() - started, root=_results(root))
         raise ChapterFailed(message + f" (executed copy: {partial})") from error
     wall = time.perf_counter() - started
-    provenance = Provenance(profile=profile, device=describe_device(), commit=git_commit(root),
+    # every chapter's setup cell calls runtime.set_threads(), i.e. default_threads()
+    provenance = Provenance(profile=profile,
+                            device=describe_device(threads=default_threads()),
+                            commit=git_commit(root),
                             torch_version=_torch_version(), wall_seconds=wall)
     verdict = verdict_text(executed)
     record_verdict(source.stem, profile, passed=not verdict_reports_failure(verdict),
