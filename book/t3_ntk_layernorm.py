@@ -41,6 +41,7 @@ from myst_nb import glue
 
 from seemrepro import plots
 from seemrepro.core.checks import Grid2D, kernel_along_ray, loglog_slope, normalized_ntk_map
+from seemrepro.core.ntk_toy import kernel_ratio, toy_critic
 from seemrepro.critics import make_critic
 from seemrepro.experiments import get_claim
 from seemrepro.runtime import by_profile, set_threads
@@ -122,9 +123,10 @@ glue("t3_paper_gap_percent", 100 * abs(ratio_mean / paper_ratio - 1), display=Fa
 # so our mean is {glue:text}`t3_paper_gap_percent:.0f`% away from it. The spread over seeds is
 # small: at width 10,000 the kernel is close to its infinite-width limit. The gap therefore comes
 # from the setup, not from the draw. Our networks use PyTorch's default initialization (uniform
-# weights and biases scaled by $1/\sqrt{\text{fan-in}}$). The paper does not state its
-# initialization, and the ratio depends on the scale of the first layer's biases relative to its
-# weights. With LayerNorm the kernel peaks at $x_0$ and decays with distance; its value at
+# weights and biases scaled by $1/\sqrt{\text{fan-in}}$), as the official code's PyTorch critics
+# do. The paper does not state the initialization of its Fig. 5 network, and the ratio depends on
+# the scale of the first layer's biases relative to its weights; the section "The paper's own
+# setting" below measures the conventions of the official code. With LayerNorm the kernel peaks at $x_0$ and decays with distance; its value at
 # $(4, 4)$ stays below the value at $x_0$ (at most {glue:text}`t3_ln_ratio_max:.2f` of it).
 #
 # Along the ray $\lambda x_0$ the difference is a matter of growth order, which the two
@@ -140,6 +142,68 @@ for name, k in rays.items():
 ax.set(xlabel=r"$\lambda$", ylabel=r"$|k(x_0, \lambda x_0)|$",
        title="NTK between $x_0$ and $\\lambda x_0$")
 ax.legend(frameon=False);
+
+# %% [markdown]
+# ## The paper's own setting
+#
+# The official code (`yueyang130/SEEM`, every commit) has no script for Fig. 5: no NTK heat map,
+# no grid around $x_0 = (0.1, 0.2)$. What it does fix are the conventions of its other networks.
+# Its PyTorch ReLU critics (the TD3+BC critic and the MLP of the toy task of Appendix E) keep
+# `nn.Linear`'s default initialization, and its NTK scripts take the inner product of the
+# gradients with respect to all parameters, biases included, on the raw inputs (no constant
+# appended). Its JAX critics (mish activations) keep flax's `nn.Dense` default: LeCun-normal
+# weights (variance 1/fan-in) and zero biases. "Two-layer" counts Linear layers: the toy task's
+# "two-layer MLP with a hidden size of 200" has one hidden layer in the code, and Appendix D
+# writes the two-layer MLP as $f(x) = \sum_i a_i \sigma(w_i^\top x + b_i)$, without an output
+# bias. The block below measures the ratio under each of these three settings, chosen from the
+# code before any of them was run, on the same seeds; no other initialization was tried.
+
+# %%
+official_settings = {
+    "PyTorch default, all parameters": {"initialization": "pytorch", "output_bias": True},
+    "PyTorch default, Appendix D form (no output bias)":
+        {"initialization": "pytorch", "output_bias": False},
+    "flax default (LeCun-normal weights, zero biases)":
+        {"initialization": "flax", "output_bias": True},
+}
+tolerance = claim.threshold("paper_ratio_relative_tolerance")
+far_tensor = torch.tensor(far_point, dtype=torch.float64)
+setting_rows = []
+for name, setting in official_settings.items():
+    values = np.array([
+        kernel_ratio(toy_critic(width, seed=s, initialization=setting["initialization"]), x0,
+                     far_tensor, output_bias=setting["output_bias"])
+        for s in seeds
+    ])
+    setting_rows.append({
+        "setting": name, "k(x0,(4,4)) / k(x0,x0) (mean)": values.mean(),
+        "(std)": values.std(ddof=1), "gap to 4.5 (%)": 100 * abs(values.mean() / paper_ratio - 1),
+        f"within ±{tolerance:.0%} of 4.5": abs(values.mean() / paper_ratio - 1) <= tolerance,
+    })
+settings = pd.DataFrame(setting_rows)
+plots.table(settings, precision=2)
+
+# %% tags=["hide-input"]
+by_setting = settings.set_index("setting")
+setting_means = by_setting["k(x0,(4,4)) / k(x0,x0) (mean)"]
+glue("t3_flax_ratio_mean", float(setting_means.iloc[2]), display=False)
+glue("t3_output_bias_shift", abs(float(setting_means.iloc[1] - setting_means.iloc[0])),
+     display=False)
+glue("t3_tolerance_percent", 100 * tolerance, display=False)
+glue("t3_settings_within", int(by_setting[f"within ±{tolerance:.0%} of 4.5"].sum()), display=False)
+
+# %% [markdown]
+# {glue:text}`t3_settings_within` of the three settings lands within
+# ±{glue:text}`t3_tolerance_percent:.0f`% of 4.5. Dropping the output bias, as Appendix D does,
+# changes the mean ratio by only {glue:text}`t3_output_bias_shift:.3f`: that parameter adds 1 to
+# every kernel entry, small next to the hidden layer's share at width 10,000. Zero biases make the
+# hidden layer positively homogeneous, so the kernel grows with $\|x\|$ from the origin and the
+# ratio jumps to {glue:text}`t3_flax_ratio_mean:.1f`, close to $\|(4,4)\|/\|x_0\| \approx 25$
+# times an angular factor near 1. The paper's 4.5 lies between the PyTorch default (first-layer
+# biases as large as the weights) and zero biases, so some bias-to-weight scale in between would
+# presumably give it; choosing that scale after the fact would be tuning, not reproduction, and
+# the chapter does not do it. The verdict therefore judges Fig. 5's number on the setting of the
+# official PyTorch code, which the first block uses, and reports the other two beside it.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -159,5 +223,11 @@ print(f"without LayerNorm: (4,4) ratio > 1 in every seed, mean {ratio_mean:.1f} 
       + ("matches" if ratio_matches else "the paper's value is NOT reproduced"))
 print("without LayerNorm: k(x, lambda x) slope about 1 in every seed")
 print("with LayerNorm: peak at x0, (4,4) below x0, k(x, lambda x) slope about 0 in every seed")
-print("T3 verdict: Props. 1-2 and Fig. 5's shape: PASS; Fig. 5's ratio of about 4.5: "
-      + ("PASS" if ratio_matches else "FAIL (not reproduced)"))
+print("no Fig. 5 script in the official code; the ratio under its initializations:")
+for name, row in by_setting.iterrows():
+    mean = row["k(x0,(4,4)) / k(x0,x0) (mean)"]
+    digits = 0 if mean > 10 else 1  # coarse enough not to flip between runs
+    print(f"  {name}: mean {mean:.{digits}f}, about 4.5: "
+          + ("PASS" if row[f"within ±{tolerance:.0%} of 4.5"] else "FAIL"))
+print("T3 verdict: Props. 1-2 and Fig. 5's shape: PASS; Fig. 5's ratio of about 4.5 "
+      "(official PyTorch initialization): " + ("PASS" if ratio_matches else "FAIL (not reproduced)"))

@@ -26,6 +26,7 @@ class SeedStream:
 MONITOR_SET = SeedStream("monitor set X", 10_000)
 MINIBATCHES = SeedStream("minibatch sampling", 20_000)
 ONLINE_EXPLORATION = SeedStream("online exploration actions and replay sampling", 30_000)
+HELD_OUT_SET = SeedStream("held-out monitoring states (the Q-churn monitor)", 40_000)
 # evaluation episodes, per training step (episode k resets with seed + k)
 EVALUATION = SeedStream("evaluation episodes", 1_000_000)
 
@@ -40,4 +41,5 @@ MAZE_REFERENCE = SeedStream("maze reference-score episodes", 600_000)
 REFERENCE_SCORES = SeedStream("locomotion reference-score episodes", 2_000_000)
 RECIPE_RECHECK = SeedStream("behaviour-snapshot re-evaluation", 3_000_000)
 
-ENGINE_STREAMS: tuple[SeedStream, ...] = (MONITOR_SET, MINIBATCHES, ONLINE_EXPLORATION, EVALUATION)
+ENGINE_STREAMS: tuple[SeedStream, ...] = (MONITOR_SET, MINIBATCHES, ONLINE_EXPLORATION,
+                                           HELD_OUT_SET, EVALUATION)

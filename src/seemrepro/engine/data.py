@@ -70,13 +70,26 @@ def monitor_set(data: TransitionBuffer, m: int, seed: int) -> Batch:
     with an exact zero eigenvalue, and a negative SEEM would read as zero. When ``m`` exceeds
     the number of transitions, X is all of them, and a :class:`MonitorSetWarning` says so.
     """
+    idx = monitor_indices(len(data), m, seed, setting="MonitorConfig.seem_samples",
+                          stacklevel=3)
+    return data.batch(idx.to(data.states.device))
+
+
+def monitor_indices(size: int, m: int, seed: int, *, setting: str,
+                    stacklevel: int = 2) -> torch.Tensor:
+    """Indices of ``min(m, size)`` distinct transitions out of ``size``, drawn without
+    replacement from the run seed's :data:`seemrepro.seeds.MONITOR_SET` stream (shared by
+    :func:`monitor_set` and :class:`seemrepro.monitor.SEEMMonitor`).
+
+    ``m > size`` gives all of them and a :class:`MonitorSetWarning` naming ``setting``, the
+    option that chose ``m``; ``stacklevel`` points the warning at the caller's caller.
+    """
     if m <= 0:
         raise ValueError(f"the monitoring set needs at least one transition, got m={m}")
-    if m > len(data):
+    if m > size:
         warnings.warn(f"the SEEM monitor asked for {m} transitions but the training data holds "
-                      f"only {len(data)}; X is all {len(data)} of them (set "
-                      f"MonitorConfig.seem_samples <= {len(data)} to silence this)",
-                      MonitorSetWarning, stacklevel=2)
+                      f"only {size}; X is all {size} of them (set "
+                      f"{setting} <= {size} to silence this)",
+                      MonitorSetWarning, stacklevel=stacklevel)
     g = torch.Generator().manual_seed(seeds.MONITOR_SET(seed))
-    idx = torch.randperm(len(data), generator=g)[: min(m, len(data))]
-    return data.batch(idx.to(data.states.device))
+    return torch.randperm(size, generator=g)[: min(m, size)]
