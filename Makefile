@@ -48,14 +48,15 @@ $(MATHJAX):
 		&& cp "$$tmp/package/es5/tex-svg-full.js" $@
 	@echo "MathJax $(MATHJAX_VERSION): $@"
 
-# torch first (the CPU wheel, as above), then d3rlpy; about a minute.
+# torch first (the CPU wheel, as above), then d3rlpy; about a minute. pandas lets
+# examples/d3rlpy_callback.py import seemrepro's monitor from src/ there.
 bench-venv: $(BENCH_STAMP)
 
 $(BENCH_STAMP):
 	@test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_PY) -m pip install --quiet torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true
-	$(BENCH_PY) -m pip install --quiet d3rlpy==2.8.1 2>&1 | grep -v "^WARNING: Location" || true
-	@$(BENCH_PY) -c "import d3rlpy, torch; assert d3rlpy.__version__ == '2.8.1'" 2>/dev/null \
+	$(BENCH_PY) -m pip install --quiet d3rlpy==2.8.1 "pandas>=2.0" 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BENCH_PY) -c "import d3rlpy, pandas, torch; assert d3rlpy.__version__ == '2.8.1'" 2>/dev/null \
 		|| { echo "installation of d3rlpy 2.8.1 into $(BENCH_VENV) failed"; exit 1; }
 	@if $(BENCH_PY) -m pip list 2>/dev/null | grep -qi nvidia; then \
 		echo "CUDA packages were installed in $(BENCH_VENV); install torch==2.13.0 (CPU) first"; \

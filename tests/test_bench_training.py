@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import pytest
 import torch
 
+from seemrepro import SEEMMonitor
 from seemrepro.datasets.resolve import synthetic
 from seemrepro.tools import bench_training as bt
 
@@ -87,3 +89,21 @@ def test_batched_vs_sequential_runs() -> None:
     out = bt.batched_vs_sequential("td3bc", data, steps=2, warmup=1, device=torch.device("cpu"),
                                    seeds=(0, 1))
     assert out["seeds"] == 2 and out["batched"] > 0 and out["sequential"] > 0
+
+
+def test_public_monitor_share_returns_its_numbers_and_line() -> None:
+    data = synthetic(400, state_dim=11, action_dim=3)
+    out = bt.public_monitor_share(data, update_steps=2, warmup=1, repeats=1, samples=16)
+    assert {"baseline", "every", "samples", "heads", "parameters", "batch", "monitor_seconds",
+            "update_seconds", "engine_update_seconds", "share", "share_vs_engine", "target",
+            "verdict"} <= set(out)
+    assert out["samples"] == 16 and out["heads"] == 2 and out["batch"] == bt.BATCH
+    assert out["every"] == inspect.signature(SEEMMonitor).parameters["every"].default
+    t_mon, t_upd = out["monitor_seconds"], out["update_seconds"]
+    assert t_mon > 0 and t_upd > 0 and out["engine_update_seconds"] > 0
+    assert out["share"] == pytest.approx(t_mon / (t_mon + out["every"] * t_upd))
+    assert out["verdict"] == bt.verdict(out["share"], 0.05, below=True)
+    text = bt.format_public_monitor(out, "cpu (test, 1 threads)")
+    assert "examples/corl_style_td3bc.py" in text
+    assert text.splitlines()[-1].startswith("SUMMARY public monitor: ")
+    assert text.endswith(("PASS", "FAIL"))

@@ -1,6 +1,9 @@
 """Benchmarks: ``seem()`` against the brute-force reference, and training throughput.
 
-Run as ``python -m seemrepro.tools.bench [--section seem|training|engine|all] [--json PATH]``. The
+Run as ``python -m seemrepro.tools.bench [--section seem|monitor|training|engine|all]
+[--json PATH]``. The monitor section times the public :class:`seemrepro.SEEMMonitor` at its
+defaults against the training step of ``examples/corl_style_td3bc.py``
+(:func:`seemrepro.tools.bench_training.public_monitor_share`). The
 training section (:mod:`seemrepro.tools.bench_training`) compares our agents with d3rlpy's and needs
 ``.venv-bench`` (``make bench-venv``); the engine section (:mod:`seemrepro.tools.bench_engine`)
 compares a grid of runs trained as one batched group with the same runs trained in turn.
@@ -142,9 +145,27 @@ def run_seem(args: argparse.Namespace) -> dict[str, Any]:
             "verdict": "PASS" if ok else "FAIL"}
 
 
+def run_public_monitor(*, quick: bool) -> dict[str, Any]:
+    """The public-monitor section: ``SEEMMonitor``'s share of a user's TD3+BC loop, on CPU with
+    this process's default threads (``$SEEMREPRO_THREADS``)."""
+    from seemrepro.runtime import set_threads
+    from seemrepro.tools import bench_training
+
+    threads = set_threads()
+    cpu = torch.device("cpu")
+    steps, warmup, repeats, rounds = (5, 1, 1, 1) if quick else (300, 30, 5, 3)
+    result = bench_training.public_monitor_share(
+        bench_training.training_data(cpu), update_steps=steps, warmup=warmup, repeats=repeats,
+        rounds=rounds)
+    result.update(threads=threads, device=describe_device(cpu))
+    print(bench_training.format_public_monitor(result, result["device"]))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=("seem", "training", "engine", "all"), default="all")
+    parser.add_argument("--section", choices=("seem", "monitor", "training", "engine", "all"),
+                        default="all")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--m", type=int, default=2560, help="number of samples M")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke check")
@@ -167,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     if args.section in ("seem", "all"):
         results["seem"] = run_seem(args)
+    if args.section in ("monitor", "all"):
+        results["monitor"] = run_public_monitor(quick=args.quick)
     if args.section in ("training", "all"):
         from seemrepro.tools import bench_training
 

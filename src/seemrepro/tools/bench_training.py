@@ -19,11 +19,16 @@ and 256-256 networks:
    float32 matmul peak, measured in the same run;
 4. the SEEM monitor's share of training time at :class:`~seemrepro.engine.MonitorConfig`'s
    defaults: one monitor call timed, scaled by its interval.
+
+The public monitor's share of a user's own loop (:func:`public_monitor_share`, printed by the
+``monitor`` section of :mod:`seemrepro.tools.bench`) is measured apart, on the default threads.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import importlib.util
 import json
 import math
 import statistics
@@ -32,9 +37,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from seemrepro.datasets.resolve import resolve_dataset
@@ -206,6 +213,155 @@ def seem_share(agent: Agent, data: TransitionBuffer, update_rate: float, repeats
     training = mon.seem_every / update_rate
     return {"seem_seconds": seconds, "interval": mon.seem_every, "samples": mon.seem_samples,
             "training_seconds_per_interval": training, "share": seconds / (seconds + training)}
+
+
+# -- the public SEEMMonitor in a user's own loop ---------------------------------------------------
+#: The user's own loop the public monitor's cost is compared with (the book's integration example).
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "corl_style_td3bc.py"
+TARGET_PUBLIC_MONITOR_SHARE = 0.05
+
+
+def load_example(path: Path = EXAMPLE) -> ModuleType:
+    """The CORL-style example as a module (it lives outside the package, next to it)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise FileNotFoundError(f"the CORL-style example is missing: {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class CorlStyleLoop:
+    """The training step of ``examples/corl_style_td3bc.py`` on the example's own networks.
+
+    One :meth:`step` samples a batch, steps both critics and, every ``POLICY_EVERY`` steps, the
+    actor and the soft target updates: what a user's TD3+BC loop does between monitor calls.
+    """
+
+    example: ModuleType
+    data: TransitionBuffer
+    alpha: float = 2.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        ex, s_dim, a_dim = self.example, self.data.state_dim, self.data.action_dim
+        torch.manual_seed(self.seed)
+        device = self.data.states.device
+        self.actor = ex.Actor(s_dim, a_dim).to(device)
+        self.q1, self.q2 = ex.Critic(s_dim, a_dim).to(device), ex.Critic(s_dim, a_dim).to(device)
+        self.targets = [copy.deepcopy(m) for m in (self.actor, self.q1, self.q2)]
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=ex.LR)
+        self.critic_opt = torch.optim.Adam([*self.q1.parameters(), *self.q2.parameters()],
+                                           lr=ex.LR)
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self.steps = 0
+
+    def step(self) -> None:
+        ex = self.example
+        actor_target, q1_target, q2_target = self.targets
+        b = self.data.sample(ex.BATCH, self.generator)
+        with torch.no_grad():
+            noise = (torch.randn_like(b.actions) * ex.POLICY_NOISE).clamp(-ex.NOISE_CLIP,
+                                                                          ex.NOISE_CLIP)
+            a2 = (actor_target(b.next_states) + noise).clamp(-1.0, 1.0)
+            x2 = torch.cat([b.next_states, a2], dim=1)
+            target = b.rewards + ex.GAMMA * (1 - b.dones) * torch.min(q1_target(x2),
+                                                                       q2_target(x2))
+        x = torch.cat([b.states, b.actions], dim=1)
+        critic_loss = F.mse_loss(self.q1(x), target) + F.mse_loss(self.q2(x), target)
+        self.critic_opt.zero_grad()
+        critic_loss.backward()
+        self.critic_opt.step()
+        if self.steps % ex.POLICY_EVERY == 0:
+            pi = self.actor(b.states)
+            q = self.q1(torch.cat([b.states, pi], dim=1))
+            actor_loss = -self.alpha / q.abs().mean().detach() * q.mean() \
+                + F.mse_loss(pi, b.actions)
+            self.actor_opt.zero_grad()
+            actor_loss.backward()
+            self.actor_opt.step()
+            for target_net, net in zip(self.targets, (self.actor, self.q1, self.q2), strict=True):
+                ex.soft_update(target_net, net)
+        self.steps += 1
+
+
+def seconds_per_step(step: Callable[[], None], steps: int, device: torch.device) -> float:
+    """Mean seconds of one ``step()`` over ``steps`` calls."""
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    return (time.perf_counter() - start) / steps
+
+
+def public_monitor_share(data: TransitionBuffer, *, update_steps: int, warmup: int,
+                         repeats: int, rounds: int = 1, samples: int | None = None,
+                         example: ModuleType | None = None) -> dict[str, Any]:
+    """Share of training time :class:`seemrepro.SEEMMonitor` takes at its defaults.
+
+    The monitor watches the twin critics of a :class:`CorlStyleLoop` (the user's own loop, the
+    baseline); in each of ``rounds`` rounds ``update_steps`` loop steps are timed, then
+    ``repeats`` monitor measurements (their median); the best round of each counts. share =
+    t_monitor / (t_monitor + every × t_update), ``every`` and M the monitor's defaults
+    (``samples`` overrides M, for tests only). The engine's TD3+BC update (its inner loop;
+    a faster update would mean a larger share) is timed in the same rounds and reported
+    alongside, not judged.
+    """
+    from seemrepro import SEEMMonitor
+
+    device = data.states.device
+    loop = CorlStyleLoop(example or load_example(), data)
+    extra: dict[str, Any] = {} if samples is None else {"samples": samples}
+    monitor = SEEMMonitor((loop.q1, loop.q2), data.states, data.actions, data.next_states,
+                          loop.actor, gamma=loop.example.GAMMA, **extra)
+    agent = make_agent("td3bc", data, device)
+    generator = [torch.Generator().manual_seed(0)]
+    for _ in range(warmup):
+        loop.step()
+    monitor.measure(0)  # untimed first call
+    t_update, t_engine, t_monitor = math.inf, math.inf, math.inf
+    for r in range(rounds):
+        t_update = min(t_update, seconds_per_step(loop.step, update_steps, device))
+        t_engine = min(t_engine, timed_updates(agent, data, update_steps,
+                                               warmup if r == 0 else 0, generator) / update_steps)
+        times = []
+        for _ in range(repeats):
+            _sync(device)
+            start = time.perf_counter()
+            monitor.measure(loop.steps)
+            _sync(device)
+            times.append(time.perf_counter() - start)
+        t_monitor = min(t_monitor, statistics.median(times))
+    every = monitor.every
+    share = t_monitor / (t_monitor + every * t_update)
+    return {"baseline": "examples/corl_style_td3bc.py", "every": every,
+            "samples": int(monitor.states.shape[0]), "heads": len(monitor.heads),
+            "parameters": monitor.parameter_counts[0], "batch": loop.example.BATCH,
+            "monitor_seconds": t_monitor, "update_seconds": t_update,
+            "engine_update_seconds": t_engine, "share": share,
+            "share_vs_engine": t_monitor / (t_monitor + every * t_engine),
+            "target": TARGET_PUBLIC_MONITOR_SHARE,
+            "verdict": verdict(share, TARGET_PUBLIC_MONITOR_SHARE, below=True)}
+
+
+def format_public_monitor(result: dict[str, Any], device: str, dataset: str = DATASET) -> str:
+    """The public-monitor section's lines, ending in one PASS/FAIL."""
+    r = result
+    t_mon, t_upd = r["monitor_seconds"], 1e3 * r["update_seconds"]
+    header = (f"== public SEEM monitor overhead: seemrepro.SEEMMonitor at its defaults "
+              f"(M={r['samples']}, every={r['every']} steps), {r['heads']} critic heads 256-256 "
+              f"(P={r['parameters']} each), batch {r['batch']}, {dataset}, {device}")
+    baseline = (f"baseline (a user's own loop): the training step of {r['baseline']}; the "
+                "engine's TD3+BC update shown for reference")
+    detail = (f"monitor {t_mon:.3f} s per call; update {t_upd:.2f} ms (engine "
+              f"{1e3 * r['engine_update_seconds']:.2f} ms, share vs it "
+              f"{100 * r['share_vs_engine']:.2f}%)")
+    summary = (f"SUMMARY public monitor: {t_mon:.3f} s / ({t_mon:.3f} s + {r['every']} x "
+               f"{t_upd:.2f} ms) = {100 * r['share']:.2f}% of training time (target < "
+               f"{100 * r['target']:g}%) {r['verdict']}")
+    return f"{header}\n{baseline}\n{detail}\n{summary}"
 
 
 # -- d3rlpy side --------------------------------------------------------------------------------
