@@ -117,3 +117,11 @@ def test_a_relative_html_folder_is_accepted(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.chdir(tmp_path)
     assert screenshots.main(["--html", "missing", "--out", "shots"]) == 1
     assert str(tmp_path / "missing") in capsys.readouterr().err
+
+
+def test_a_warning_class_named_in_inline_code_is_not_a_warning_shown() -> None:
+    named = ('<p>the monitor issues a <code class="docutils literal notranslate"><span '
+             'class="pre">SEEMSurgeWarning</span></code>.</p>')
+    assert not any("warning" in p for p in screenshots.html_problems(named, chapter=False))
+    shown = '<div class="output stderr"><pre>UserWarning: something</pre></div>'
+    assert any("warning" in p for p in screenshots.html_problems(shown, chapter=False))

@@ -42,6 +42,7 @@ _REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=\"((?:https?:)?//[^\"]+)\"", r
 _PARAMETERS_CELL = re.compile(r"\btag_(?:injected-)?parameters\b")
 _MACHINE_PATH = re.compile(r"(?<![\w.~])(?:/(?:work|root|home|tmp|opt|usr/local)/|[\w.-]*"
                            r"\.venv[\w-]*/(?:lib|bin)/|site-packages/)")
+_INLINE_CODE = re.compile(r"<code\b[^>]*>.*?</code>", re.DOTALL)
 _PYTHON_WARNING = re.compile(r"\b(?:[A-Z]\w*Warning|Traceback \(most recent call last\))")
 _UNRENDERED_ROLE = re.compile(r"\{[a-z]+(?::[a-z]+)?\}`")
 _PROVENANCE = re.compile(r"How this page was built.*?Profile\s*<strong>(\w+)</strong>", re.DOTALL)
@@ -81,8 +82,10 @@ def html_problems(markup: str, *, chapter: bool) -> list[str]:
     text = visible_text(markup)
     problems += [f"shows a build-machine path: ...{_context(text, m)}..."
                  for m in _MACHINE_PATH.finditer(text)]
-    problems += [f"shows a Python warning or traceback: ...{_context(text, m)}..."
-                 for m in _PYTHON_WARNING.finditer(text)]
+    # prose may name a warning class in inline code (`SEEMSurgeWarning`); outputs may not
+    outputs = visible_text(_INLINE_CODE.sub(" ", markup))
+    problems += [f"shows a Python warning or traceback: ...{_context(outputs, m)}..."
+                 for m in _PYTHON_WARNING.finditer(outputs)]
     prose = visible_text(_without_code(markup))
     problems += [f"shows a MyST role as text (not rendered): ...{_context(prose, m)}..."
                  for m in _UNRENDERED_ROLE.finditer(prose)]
