@@ -21,6 +21,11 @@ class Batch:
     next_states: torch.Tensor
     dones: torch.Tensor
 
+    @property
+    def critic_inputs(self) -> torch.Tensor:
+        """The critic's input rows ``(s, a)`` with the data's own actions, shape (N, S + A)."""
+        return torch.cat([self.states, self.actions], dim=-1)
+
 
 @dataclass(frozen=True)
 class TransitionBuffer:

@@ -93,7 +93,7 @@ class ChurnMonitor(Monitor):
             self.held_out = held_out_set(run.prepared.data, run.x, self.samples, run.seed)
         critic, held_out = run.critic, self.held_out
         with torch.no_grad(), evaluation_mode(critic):
-            q = critic(torch.cat([held_out.states, held_out.actions], dim=-1))
+            q = critic(held_out.critic_inputs)
         q = q.detach().to(device="cpu", dtype=torch.float64)
         previous, self.previous = self.previous, (step, q)
         if previous is None or step <= previous[0]:

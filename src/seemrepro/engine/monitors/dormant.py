@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import torch
 
 from seemrepro.engine.monitors.base import Monitor, RunView, register_monitor
-from seemrepro.engine.monitors.features import hidden_activations
+from seemrepro.engine.monitors.features import hidden_activations_on_x
 
 DORMANT_TAU = 0.025
 
@@ -64,8 +64,6 @@ class DormantMonitor(Monitor):
     order = 60
 
     def __call__(self, run: RunView, step: int) -> dict[str, float]:
-        layers = hidden_activations(run.critic, torch.cat([run.x.states, run.x.actions], dim=-1))
-        if not layers:
-            raise ValueError("the dormant monitor needs a critic with a hidden layer")
+        layers = hidden_activations_on_x(run, self.name)
         return {"dormant_ratio": dormant_fraction(layers, DORMANT_TAU),
                 "dormant_ratio_zero": dormant_fraction(layers, 0.0)}

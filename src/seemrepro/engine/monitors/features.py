@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from seemrepro.engine.monitors.base import RunView
 
 
 @contextmanager
@@ -43,3 +47,12 @@ def hidden_activations(critic: nn.Module, inputs: torch.Tensor) -> list[torch.Te
             handle.remove()
     return captured
 
+
+
+def hidden_activations_on_x(run: RunView, monitor: str) -> list[torch.Tensor]:
+    """:func:`hidden_activations` of the run's first critic on its fixed X; ``monitor`` names
+    the caller in the error raised for a critic without hidden layers."""
+    layers = hidden_activations(run.critic, run.x.critic_inputs)
+    if not layers:
+        raise ValueError(f"the {monitor} monitor needs a critic with a hidden layer")
+    return layers

@@ -24,7 +24,7 @@ class SEEMMonitor(Monitor):
     def __call__(self, run: RunView, step: int) -> dict[str, float]:
         x = run.x
         with torch.no_grad():
-            x_in = torch.cat([x.states, x.actions], dim=-1)
+            x_in = x.critic_inputs
             x_next = torch.cat([x.next_states, run.actor(x.next_states)], dim=-1)
         result = seem(run.critic, x_in, x_next, run.agent_config.gamma, normalize_by_parameters=True)
         return {"seem": result.raw, "seem_normalized": result.normalized}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 
 from seemrepro.engine.monitors.base import Monitor, RunView, register_monitor
-from seemrepro.engine.monitors.features import hidden_activations
+from seemrepro.engine.monitors.features import hidden_activations_on_x
 
 SRANK_DELTA = 0.01
 
@@ -54,8 +54,6 @@ class SRankMonitor(Monitor):
     order = 50
 
     def __call__(self, run: RunView, step: int) -> dict[str, float]:
-        layers = hidden_activations(run.critic, torch.cat([run.x.states, run.x.actions], dim=-1))
-        if not layers:
-            raise ValueError("the srank monitor needs a critic with a hidden layer")
+        layers = hidden_activations_on_x(run, self.name)
         features = layers[-1]
         return {"srank": float(effective_rank(features)), "srank_width": float(features.shape[1])}
