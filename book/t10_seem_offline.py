@@ -36,7 +36,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from seemrepro import plots
-from seemrepro.core.surge import steps_above, surge_events
+from seemrepro.core.surge import rule_break, surge_events
 from seemrepro.datasets import load_subset
 from seemrepro.experiments import get_claim, grid_runs
 from seemrepro.experiments.grids.t10 import CRITICS, DATASETS, SUBSET
@@ -136,26 +136,11 @@ glue("t10_steps", first.steps, display=False)
 # %%
 exceptions = []
 for (env, critic, seed_), e in events.items():
-    if e.inflated_at is None or (e.surged_at is not None and e.lead is not None and e.lead >= 0):
-        continue
     r = next(x for x in grid.variants[f"{env} · {critic}"] if x.config.seed == seed_)
-    q_t, q_y = r.series("q_abs_max")
-    seem_t, seem_y = r.series("seem_normalized")
-    spikes = steps_above(seem_t, seem_y, e.seem_at_start + rise)
-    at_inflation = float(seem_y[seem_t == e.inflated_at][0]) if e.inflated_at in seem_t else None
-    exceptions.append(
-        f"- {env}, {critic}, seed {seed_}: max |Q| passed the bound {q_bound[env]:.0f} at step "
-        f"{e.inflated_at} (peak {q_y.max():.0f} at step {int(q_t[q_y.argmax()])}; "
-        f"{q_y[-1]:.0f} at the last step, {int(q_t[-1])}"
-        + (", back below the bound: Q touched it and fell back instead of diverging). "
-           if q_y[-1] <= q_bound[env] else "). ")
-        + (f"Its normalized SEEM rose more than {rise} above its start at step(s) "
-           f"{', '.join(map(str, spikes))}, never for {persistence} monitored steps in a row"
-           if spikes and e.surged_at is None else
-           f"Its SEEM surged at step {e.surged_at}, after the inflation" if e.surged_at
-           else "Its normalized SEEM never rose that far")
-        + (f"; at the inflation step it was {at_inflation:.2f}." if at_inflation is not None
-           else "."))
+    sentence = rule_break(e, *r.series("q_abs_max"), *r.series("seem_normalized"),
+                          q_bound=q_bound[env], rise=rise, persistence=persistence)
+    if sentence is not None:
+        exceptions.append(f"- {env}, {critic}, seed {seed_}: {sentence}")
 Markdown("\n".join(exceptions) if exceptions else "Every run follows the rules.")
 
 # %% [markdown]

@@ -47,6 +47,22 @@ def test_the_surge_is_relative_to_the_fresh_critic() -> None:
         surge_events(STEPS, [1] * 6, STEPS[1:], [0.1] * 5, q_bound=1, rise=0.3, persistence=1)
 
 
+def test_a_rule_break_is_described_from_the_record() -> None:
+    from seemrepro.core.surge import rule_break
+
+    q = [1, 50, 300, 120, 80, 60]
+    seem = [0.0, 0.5, 0.0, 0.0, 0.6, 0.0]
+    events = surge_events(STEPS, q, STEPS, seem, q_bound=100, rise=0.3, persistence=3)
+    text = rule_break(events, STEPS, q, STEPS, seem, q_bound=100, rise=0.3, persistence=3)
+    assert text is not None and "at step 100 (peak 300 at step 100" in text
+    assert "fell back" in text and "step(s) 50, 200, never for 3" in text
+    assert text.endswith("; at the inflation step it was 0.00.")
+    calm = [0.0, 0.5, 0.9, 0.9, 0.9, 0.9]
+    surged = surge_events(STEPS, q, STEPS, calm, q_bound=100, rise=0.3, persistence=3)
+    assert rule_break(surged, STEPS, q, STEPS, calm, q_bound=100, rise=0.3,
+                      persistence=3) is None
+
+
 def test_surge_panels_draw_one_line_per_run_and_the_bound() -> None:
     import numpy as np
 

@@ -74,3 +74,30 @@ def surge_events(q_steps: ArrayLike, q_abs_max: ArrayLike, seem_steps: ArrayLike
                                            persistence=persistence),
         seem_at_start=start, seem_median=float(np.nanmedian(seem_y)),
         seem_max=float(np.nanmax(seem_y)))
+
+
+def rule_break(events: SurgeEvents, q_steps: ArrayLike, q_abs_max: ArrayLike,
+               seem_steps: ArrayLike, seem_normalized: ArrayLike, *, q_bound: float,
+               rise: float, persistence: int) -> str | None:
+    """A sentence on what a run did when it breaks the rules (its Q inflated without a
+    sustained surge, or before it), from its own record; ``None`` when it follows them."""
+    if events.inflated_at is None or (events.lead is not None and events.lead >= 0):
+        return None
+    q_t, q_y = np.asarray(q_steps, dtype=float), np.asarray(q_abs_max, dtype=float)
+    seem_t = np.asarray(seem_steps, dtype=float)
+    seem_y = np.asarray(seem_normalized, dtype=float)
+    spikes = steps_above(seem_t, seem_y, events.seem_at_start + rise)
+    at_inflation = (float(seem_y[seem_t == events.inflated_at][0])
+                    if events.inflated_at in seem_t else None)
+    return (f"max |Q| passed the bound {q_bound:.0f} at step {events.inflated_at} (peak "
+            f"{q_y.max():.0f} at step {int(q_t[q_y.argmax()])}; {q_y[-1]:.0f} at the last step, "
+            f"{int(q_t[-1])}"
+            + (", back below the bound: Q touched it and fell back instead of diverging). "
+               if q_y[-1] <= q_bound else "). ")
+            + (f"Its normalized SEEM rose more than {rise} above its start at step(s) "
+               f"{', '.join(map(str, spikes))}, never for {persistence} monitored steps in a row"
+               if spikes and events.surged_at is None else
+               f"Its SEEM surged at step {events.surged_at}, after the inflation"
+               if events.surged_at else "Its normalized SEEM never rose that far")
+            + (f"; at the inflation step it was {at_inflation:.2f}." if at_inflation is not None
+               else "."))
