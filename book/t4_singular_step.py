@@ -112,17 +112,12 @@ for (init, depth), runs in traces.items():
             f = forecast_singular_step_relative(a["steps"], a["td_error_norm"], depth=depth,
                                                 multiples=multiples, observed=trace.diverged_at)
             forecasts[init, depth, s] = f
-            row.update({"window": f"{f.window[0]}–{f.window[1]}",
-                        "predicted": f.prediction.step, "lead": f.lead,
-                        "lead %": 100 * f.lead_fraction, "error %": f.error_percent,
-                        "null error %": f.null_error_percent,
-                        "fit R²": f.prediction.fit.r_squared,
-                        "meets both": f.lead_fraction >= lead_min
-                        and abs(f.error_percent) <= error_max})
+            row.update(f.summary(lead_min=lead_min, error_max=error_max))
         rows.append(row)
 table = pd.DataFrame(rows)
-plots.table(table, formats={"predicted": "{:.1f}", "lead %": "{:.1f}", "error %": "{:.2f}",
-                            "null error %": "{:.1f}", "fit R²": "{:.4f}"})
+forecast_formats = {"predicted": "{:.1f}", "lead %": "{:.1f}", "error %": "{:.2f}",
+                    "null error %": "{:.1f}", "fit R²": "{:.4f}"}
+plots.table(table, formats=forecast_formats)
 
 # %% tags=["hide-input"]
 crashed = table.dropna(subset=["predicted"])
@@ -269,20 +264,13 @@ def maze_row(trace: TDTrace, depth: int, s: int) -> dict[str, object]:
         f = forecast_singular_step_crashed(a["steps"], a["mean_q"], depth=depth,
                                            levels=maze_levels[depth], observed=trace.diverged_at)
         maze_predictions[depth][s] = f.prediction
-        row.update({"window": f"{f.window[0]}–{f.window[1]}", "predicted": f.prediction.step,
-                    "lead": f.lead, "lead %": 100 * f.lead_fraction,
-                    "error %": f.error_percent, "null error %": f.null_error_percent,
-                    "fit R²": f.prediction.fit.r_squared,
-                    "meets both": f.lead_fraction >= lead_min
-                    and abs(f.error_percent) <= error_max})
+        row.update(f.summary(lead_min=lead_min, error_max=error_max))
     return row
 
 
-maze_formats = {"predicted": "{:.1f}", "lead %": "{:.1f}", "error %": "{:.2f}",
-                "null error %": "{:.1f}", "fit R²": "{:.4f}"}
 maze_table = pd.DataFrame([maze_row(t, depth, s) for depth, runs in maze_traces.items()
                            for s, t in runs.items()])
-plots.table(maze_table, formats=maze_formats)
+plots.table(maze_table, formats=forecast_formats)
 
 # %% [markdown]
 # As in the paper's Fig. 2: the inverse mean Q (for $L=3$ its $4/3$ power) of the verdict runs in
@@ -300,7 +288,7 @@ for ax, depth in zip(axes, depths, strict=True):
 # %%
 script_table = pd.DataFrame([maze_row(run_maze(seed=s, **maze_settings), 2, s)
                              for s in (OFFICIAL_INIT_SEED, 233)])
-plots.table(script_table, formats=maze_formats)
+plots.table(script_table, formats=forecast_formats)
 
 # %% tags=["hide-input"]
 maze_crashed = maze_table.dropna(subset=["predicted"])

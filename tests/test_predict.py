@@ -178,3 +178,19 @@ def test_forecast_with_absolute_levels_drops_the_crash_and_sees_only_the_window(
     assert g.prediction.step == f.prediction.step
     with pytest.raises(ValueError):
         forecast_singular_step_crashed(t, q, depth=2, levels=(1.0, 1e9), observed=100)
+
+
+def test_a_forecast_summary_row_scores_the_papers_test() -> None:
+    from seemrepro.core.predict import (
+        LineFit,
+        SingularStepForecast,
+        SingularStepPrediction,
+    )
+
+    # a line reaching zero at step 600, seen up to step 500, crash observed at 605
+    prediction = SingularStepPrediction(2, 1.0, (450.0, 500.0), LineFit(-0.01, 6.0, 0.999))
+    f = SingularStepForecast(prediction, (450, 500), 605)
+    row = f.summary(lead_min=0.15, error_max=2.0)
+    assert row["window"] == "450–500" and row["lead"] == 105 and row["meets both"] is True
+    assert f.meets(lead_min=0.2, error_max=2.0) is False  # 105/605 is below a 20% lead
+    assert f.meets(lead_min=0.15, error_max=0.5) is False  # 600 is 0.83% early

@@ -372,6 +372,19 @@ class SingularStepForecast:
         step: ``-100·lead/observed``. A check that it passes cannot tell a line from nothing."""
         return 100 * (self.window[1] - self.observed) / self.observed
 
+    def meets(self, *, lead_min: float, error_max: float) -> bool:
+        """The paper's test: a lead of at least ``lead_min`` (fraction of the observed step)
+        and a predicted step within ``error_max`` percent."""
+        return self.lead_fraction >= lead_min and abs(self.error_percent) <= error_max
+
+    def summary(self, *, lead_min: float, error_max: float) -> dict[str, object]:
+        """One table row: window, prediction, lead, errors, fit quality and the test's result."""
+        return {"window": f"{self.window[0]}–{self.window[1]}", "predicted": self.prediction.step,
+                "lead": self.lead, "lead %": 100 * self.lead_fraction,
+                "error %": self.error_percent, "null error %": self.null_error_percent,
+                "fit R²": self.prediction.fit.r_squared,
+                "meets both": self.meets(lead_min=lead_min, error_max=error_max)}
+
 
 def forecast_singular_step(steps: ArrayLike, values: ArrayLike, *, depth: int,
                            levels: tuple[float, float], observed: int) -> SingularStepForecast:
