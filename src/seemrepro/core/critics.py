@@ -59,6 +59,12 @@ class CriticConfig:
             return tuple(range(len(self.hidden)))
         return tuple(sorted(set(self.norm_layers)))
 
+    @property
+    def batches_over_seeds(self) -> bool:
+        """Whether copies of this critic for several seeds can train as one batched network;
+        BatchNorm's running statistics and dropout's random masks cannot."""
+        return self.norm != "batchnorm" and self.dropout == 0.0
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["hidden"] = list(self.hidden)

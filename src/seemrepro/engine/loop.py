@@ -117,7 +117,7 @@ def batch_groups(configs: Sequence[RunConfig], max_group: int = 64) -> list[list
     """Split runs into groups that can train as one batched model, keeping input order
     within each group: the same config up to :data:`MEMBER_FIELDS` and the agent's member
     scalars, and data of the same state and action sizes. Online runs share one environment
-    id."""
+    id. A run whose critic cannot batch over seeds (BatchNorm, dropout) trains alone."""
     groups: dict[str, list[RunConfig]] = {}
     for c in configs:
         shared = c.key_dict()
@@ -125,6 +125,8 @@ def batch_groups(configs: Sequence[RunConfig], max_group: int = 64) -> list[list
             if name != "dataset" or not c.online:
                 shared.pop(name)
         shared["agent"] = agent_class(c.algorithm).member_signature(shared["agent"])
+        if not make_config(c.algorithm, c.agent).critic.batches_over_seeds:
+            shared["alone"] = c.seed
         if not c.online:
             shared["dims"] = data_dims(c.dataset)
         groups.setdefault(json.dumps(shared, sort_keys=True), []).append(c)

@@ -8,7 +8,7 @@ train agents, the module that declares its grid of runs. ``seemrepro claims`` an
 
 from __future__ import annotations
 
-from seemrepro.experiments.grids import t6_offline, t10
+from seemrepro.experiments.grids import n1, n2, n3, t6_offline, t9, t10
 from seemrepro.experiments.spec import Claim, Threshold
 from seemrepro.experiments.theory_thresholds import (
     T1_THRESHOLDS,
@@ -70,6 +70,85 @@ T10_THRESHOLDS = (
               "data."),
 )
 
+N1_THRESHOLDS = (
+    Threshold("calm_median", 0.1,
+              "LN keeps SEEM low: in every LN run the median normalized SEEM over the "
+              "monitored steps is below value, and no LN run's max |Q| passes max|r|/(1−γ)",
+              "Fig. 6: LayerNorm yields a low SEEM and stable Q",
+              "The same level as T10's 'near zero', fixed before the N1 runs."),
+)
+
+T8_THRESHOLDS = (
+    Threshold("corner_level", 0.9,
+              "in every N1 'none' run whose Q inflated, the policy's mean ‖a‖ over the nearest "
+              "box corner's norm at its last monitored step is at least value",
+              "Fig. 15: ratio ≈ 1 for the diverging policy's actions",
+              "'About 1' stated as 0.9, fixed before the N1 runs."),
+    Threshold("below_level", 0.8,
+              "'well below 1': the dataset actions' ratio, and every N1 LN run's policy ratio "
+              "at its last monitored step, are at most value",
+              "Fig. 15: well below 1 for dataset actions",
+              "Fixed before the N1 runs, a tenth below the corner level."),
+)
+
+T9_THRESHOLDS = (
+    Threshold("t0_fraction", 0.5,
+              "t0 is value × the run's length; each run's max |Q| must pass max|r|/(1−γ) "
+              "before t0",
+              "Fig. 1: t0 is where the directions have settled, well after Q starts to grow",
+              "The second half of a run whose Q inflated early, fixed before the T9 runs."),
+    Threshold("cosine_level", 0.9,
+              "at every snapshot from t0 on, the cosine similarity to the final checkpoint of "
+              "the critic's parameters, the actor's parameters, the policy's actions on X and "
+              "the critic's NTK on 256 pairs of X is at least value; and ‖θ‖ of the critic is "
+              "larger at the end than at t0",
+              "Figs. 1, 16-18: cosine similarities near 1 after t0 while ‖θ‖ grows",
+              "'Near 1' stated as 0.9, fixed before the T9 runs."),
+)
+
+N2_THRESHOLDS = (
+    Threshold("score_margin", 5.0,
+              "LN on every layer (0,1,2) scores at least the best partial placement's mean "
+              "normalized score minus value, and none of its runs diverges",
+              "Table 5: (0,1,2) 72.7 against at most 17.8 for a subset",
+              "Five normalized points: the spread of a 3-seed, 5-episode mean. Fixed before "
+              "the N2 runs."),
+    Threshold("affine_margin", 10.0,
+              "the mean normalized scores of (0,1,2) with and without affine parameters differ "
+              "by at most value",
+              "Table 5: 72.7 with against 72.8 without",
+              "Fixed before the N2 runs."),
+)
+
+N3_THRESHOLDS = (
+    Threshold("score_margin", 5.0,
+              "LN ranks first by the mean normalized score over the three datasets, and on each "
+              "dataset it scores at least every other critic's mean minus value",
+              "Table 4: LN 72.7, WN 35.0, none 1.6, BN 1.0",
+              "Five normalized points: the spread of a 3-seed, 5-episode mean. Fixed before "
+              "the N3 runs."),
+)
+
+W1_THRESHOLDS = (
+    Threshold("checkpoint_fractions", 0.02,
+              "each signal is read at 2%, 5%, 10% and 20% of a run's length (its last value at "
+              "or before the checkpoint; a run stopped at divergence keeps its last value); the "
+              "verdict uses the earliest, value × the run's length",
+              "'SEEM can reliably decide whether the training will diverge at an early stage' "
+              "(Sec. 3.2)",
+              "The N1 probe inflated Q within about 500 of 10,000 steps, so 5% would already "
+              "be late; 2% is the first SEEM monitoring step after step 0 at the book profile. "
+              "Fixed before the N1 runs."),
+    Threshold("auc_margin", 0.0,
+              "a run is labelled diverged when its max |Q| passes max|r|/(1−γ) at any "
+              "monitored step; the normalized SEEM's AUC for that label at the earliest "
+              "checkpoint is at least Q magnitude's AUC minus value",
+              "none (the paper reports no AUC)",
+              "'At least that of Q magnitude', as the question is stated. Each signal's "
+              "direction (larger means divergence, except srank: smaller) is fixed with it, "
+              "before the N1 runs."),
+)
+
 CLAIMS: tuple[Claim, ...] = (
     Claim("T1", "One step of Q-value iteration is a linear map of the TD error",
           "Theorem 1: u_{t+1} = (I + ηA_t) u_t; one-step error O(η²)", ("t1_theorem1",),
@@ -94,18 +173,27 @@ CLAIMS: tuple[Claim, ...] = (
           "App. F.5 / Fig. 14: weights blow up without LN, converge with LN", ("t7_baird",),
           T7_THRESHOLDS),
     Claim("T8", "Diverging policies push actions to the boundary of the action box",
-          "Fig. 15, Sec. 3.3: ratio ≈ 1 for policy actions, well below 1 for data actions"),
+          "Fig. 15, Sec. 3.3: ratio ≈ 1 for policy actions, well below 1 for data actions",
+          ("t8_action_corners",), T8_THRESHOLDS),
     Claim("T9", "After t0 the NTK, action and parameter directions stop changing",
-          "Fig. 1, Figs. 16-18: cosine similarities to the final checkpoint near 1"),
+          "Fig. 1, Figs. 16-18: cosine similarities to the final checkpoint near 1",
+          ("t9_directions",), T9_THRESHOLDS, t9.grid),
     Claim("T10", "Normalized SEEM surges when Q inflates, stays low when Q converges",
           "Fig. 3 right, Figs. 19-20: surge of SEEM in sync with Q inflation",
           ("t10_seem_offline",), T10_THRESHOLDS, t10.grid),
     Claim("N1", "LayerNorm keeps SEEM low and Q stable; other regularizers do less",
-          "Fig. 6: LN best; WN partly; BN oscillates; dropout, weight decay as baseline"),
+          "Fig. 6: LN best; WN partly; BN oscillates; dropout, weight decay as baseline",
+          ("n1_normalizations",), N1_THRESHOLDS, n1.grid),
     Claim("N2", "Where LayerNorm goes matters; its affine parameters do not",
-          "App. F.4 / Table 5: antmaze-large-play 1.6 / 0 / 0 / 8.3 / 17.8 / 72.7 / 72.8"),
+          "App. F.4 / Table 5: antmaze-large-play 1.6 / 0 / 0 / 8.3 / 17.8 / 72.7 / 72.8",
+          ("n2_ln_placement",), N2_THRESHOLDS, n2.grid),
     Claim("N3", "LN against BN and WN as critic normalizations",
-          "App. F.3 / Fig. 13 / Table 4: antmaze-large-play 1.6 / 72.7 / 1.0 / 35.0"),
+          "App. F.3 / Fig. 13 / Table 4: antmaze-large-play 1.6 / 72.7 / 1.0 / 35.0",
+          ("n3_ln_bn_wn",), N3_THRESHOLDS, n3.grid),
+    Claim("W1", "Which signal warns first? SEEM against Q, TD error and plasticity signals",
+          "Sec. 3.2: SEEM decides early whether training will diverge; beyond the paper: "
+          "AUC and lead time against norm growth, srank, dormant ratio, churn",
+          ("w1_which_signal",), W1_THRESHOLDS),
     Claim("A1", "With X% of the data offline algorithms lose most of their score",
           "Fig. 8: at 1% all baselines score about 50-150 total points over 9 tasks"),
     Claim("A2", "LayerNorm in the critic recovers much of it",

@@ -1,6 +1,6 @@
 """Training monitors, one file each (see :mod:`seemrepro.engine.monitors.base` for the
 protocol). The divergence signals beside SEEM (``norm_growth``, ``srank``, ``dormant``,
-``churn``) are off unless turned on through ``MonitorConfig.extra``."""
+``churn``, ``td_error``) are off unless turned on through ``MonitorConfig.extra``."""
 
 from seemrepro.engine.monitors.base import (
     MONITORS,
@@ -23,9 +23,10 @@ from seemrepro.engine.monitors.similarity import (
     similarity_rows,
 )
 from seemrepro.engine.monitors.srank import SRankMonitor, effective_rank
+from seemrepro.engine.monitors.td_error import TDErrorMonitor
 
 __all__ = ["MONITORS", "SIMILARITY_METRICS", "ChurnMonitor", "DormantMonitor",
            "EvaluationMonitor", "Monitor", "NormGrowthMonitor", "QMonitor", "RunView",
-           "SEEMMonitor", "SRankMonitor", "SnapshotMonitor", "build_monitors", "diverged",
+           "SEEMMonitor", "SRankMonitor", "SnapshotMonitor", "TDErrorMonitor", "build_monitors", "diverged",
            "dormant_fraction", "effective_rank", "flat_parameters", "held_out_set",
            "hidden_activations", "register_monitor", "similarity_rows"]

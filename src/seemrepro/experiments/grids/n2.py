@@ -1,0 +1,42 @@
+"""N2 (App. F.4, Table 5): where LayerNorm goes in a 256-256-256 critic. TD3 without target
+EMA (τ = 1) on all of the walker2d medium-expert dataset, the setting where the plain critic
+diverges within a few thousand steps at this scale (the N1 probe); no LN, LN on hidden layers
+(0), (0,1), (1,2), (2), (0,1,2), and (0,1,2) without affine parameters. The policy is
+evaluated at the end of each run; the normalized SEEM is monitored throughout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from seemrepro.engine.config import MonitorConfig, RunConfig
+from seemrepro.experiments.spec import Grid
+from seemrepro.runtime import by_profile
+
+DATASET = "seemrepro/walker2d/medium-expert-v0"
+HIDDEN = (256, 256, 256)
+PLACEMENTS: dict[str, dict[str, Any]] = {
+    "none": {"norm": "none"},
+    "(0)": {"norm": "layernorm", "norm_layers": [0]},
+    "(0,1)": {"norm": "layernorm", "norm_layers": [0, 1]},
+    "(1,2)": {"norm": "layernorm", "norm_layers": [1, 2]},
+    "(2)": {"norm": "layernorm", "norm_layers": [2]},
+    "(0,1,2)": {"norm": "layernorm"},
+    "(0,1,2) no affine": {"norm": "layernorm", "norm_affine": False},
+}
+# the paper's Table 5 (Diff-QL on antmaze-large-play), in the order of PLACEMENTS
+PAPER_SCORES = (1.6, 0.0, 0.0, 8.3, 17.8, 72.7, 72.8)
+
+
+def grid(profile: str) -> Grid:
+    steps = by_profile(profile, smoke=400, book=10_000, paper=1_000_000)
+    seeds = by_profile(profile, smoke=[0], book=[0, 1, 2], paper=list(range(5)))
+    every = by_profile(profile, smoke=100, book=500, paper=10_000)
+    monitors = MonitorConfig(
+        q_every=by_profile(profile, smoke=50, book=100, paper=1000), seem_every=every,
+        seem_samples=by_profile(profile, smoke=256, book=1024, paper=2560),
+        eval_every=steps, eval_episodes=by_profile(profile, smoke=2, book=5, paper=10),
+        checkpoint_every=by_profile(profile, smoke=200, book=1000, paper=10_000))
+    return Grid.over_seeds(
+        {name: RunConfig("td3", DATASET, steps=steps, monitors=monitors,
+                         agent={"tau": 1.0, "critic": {"hidden": list(HIDDEN), **critic}})
+         for name, critic in PLACEMENTS.items()}, seeds)
