@@ -126,7 +126,7 @@ def batch_groups(configs: Sequence[RunConfig], max_group: int = 64) -> list[list
                 shared.pop(name)
         shared["agent"] = agent_class(c.algorithm).member_signature(shared["agent"])
         if not make_config(c.algorithm, c.agent).critic.batches_over_seeds:
-            shared["alone"] = c.seed
+            shared["alone"] = repr(c.resolved())
         if not c.online:
             shared["dims"] = data_dims(c.dataset)
         groups.setdefault(json.dumps(shared, sort_keys=True), []).append(c)
