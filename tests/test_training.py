@@ -179,6 +179,17 @@ def test_batch_groups_split_what_cannot_share_one_model() -> None:
     assert [len(g) for g in batch_groups([base.with_seed(s) for s in range(5)], 2)] == [2, 2, 1]
 
 
+@pytest.mark.parametrize("critic", [{"norm": "batchnorm"}, {"dropout": 0.1}])
+def test_batchnorm_and_dropout_runs_train_alone_and_finish(critic: dict[str, object]) -> None:
+    runs = [config(agent={**SMALL, "critic": {"hidden": [32, 32], **critic}}, seed=s)
+            for s in (0, 1)]
+    runs.append(dataclasses.replace(runs[0], subset=0.5))  # same dims, other data: still alone
+    assert [len(g) for g in batch_groups(runs)] == [1, 1, 1]
+    results = train_runs(runs, progress=False)
+    assert [r.config.seed for r in results] == [0, 1, 0]
+    assert all(r.rows for r in results)
+
+
 def test_members_may_differ_only_in_member_scalars() -> None:
     from seemrepro.rl.agents import TD3, make_config
 

@@ -19,6 +19,17 @@ PALETTE = {"none": "#c44e52", "layernorm": "#4c72b0", "reference": "#55a868",
            "prediction": "#8172b2", "neutral": "#4d4d4d"}
 
 
+def named_colors(names: Sequence[str], fixed: Mapping[str, str] | None = None
+                 ) -> dict[str, str]:
+    """One colour per name: the ``fixed`` ones as given, the others in order from the
+    colour-blind palette, leaving out its first four, which look like the book's fixed
+    red and blue."""
+    fixed = dict(fixed or {})
+    others = [n for n in names if n not in fixed]
+    spare = sns.color_palette("colorblind", len(others) + 4).as_hex()[4:]
+    return {n: fixed[n] if n in fixed else spare[others.index(n)] for n in names}
+
+
 def use_style() -> None:
     """The book's seaborn style: white grid, colour-blind palette, readable sizes."""
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind",

@@ -13,15 +13,18 @@ from seemrepro.plots import PALETTE
 def surge_panels(seem_ax: Axes, q_ax: Axes,
                  runs: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray, np.ndarray,
                                                    np.ndarray]]],
-                 *, q_bound: float, title: str = "") -> None:
+                 *, q_bound: float, title: str = "",
+                 colors: Mapping[str, str] | None = None) -> None:
     """One line per run: normalized SEEM on ``seem_ax``, max |Q| (log scale) on ``q_ax``.
 
     ``runs`` maps a critic's name ("no LN", "LN") to its runs, each ``(seem_steps,
     seem_normalized, q_steps, q_abs_max)``. The dotted line on the Q panel is ``q_bound``,
-    above which Q has inflated.
+    above which Q has inflated. ``colors`` gives each name's colour; without it, names with
+    "LN" (and not "no") are blue and the others red.
     """
     for name, series in runs.items():
-        color = PALETTE["layernorm"] if "LN" in name and "no" not in name else PALETTE["none"]
+        color = (colors[name] if colors is not None else
+                 PALETTE["layernorm"] if "LN" in name and "no" not in name else PALETTE["none"])
         for i, (seem_t, seem_y, q_t, q_y) in enumerate(series):
             label = name if i == 0 else None
             seem_ax.plot(seem_t, seem_y, color=color, alpha=0.75, label=label)
