@@ -114,7 +114,8 @@ for row, env in enumerate(DATASETS):
                  {variant: [(*r.series("seem_normalized"), *r.series("q_abs_max"))
                             for r in grid.variants[f"{env} · {variant}"]]
                   for variant in VARIANTS},
-                 q_bound=bounds[env], title=f"{env} medium-expert", colors=colors)
+                 q_bound=bounds[env], title=f"{env} medium-expert", colors=colors,
+                 q_legend=False)
 axes[0].legend(frameon=False, fontsize="small", ncols=2);
 
 # %% [markdown]

@@ -84,3 +84,29 @@ def test_surge_and_sign_rules_fire_where_fixed_and_lead_times_count_false_alarms
     sign = lead_times([diverging, calm], positive_seem_rule(2))
     assert sign[0]["fired at"] == 100  # seem = normalized − 0.2 > 0 from step 100 on
     assert sign[1]["fired at"] is None
+
+
+def test_auc_plot_draws_one_line_per_signal_and_the_lead_strip_one_row_per_rule() -> None:
+    import pandas as pd
+
+    from seemrepro import plots
+    from seemrepro.plots.warning import auc_by_checkpoint, lead_strip
+
+    runs = [run("a", 300, [0.0, 0.8, 0.9, 0.9], [1, 2, 3, 1e4]),
+            run("b", None, [0.0, 0.1, 0.0, 0.1], [1, 2, 4, 5])]
+    aucs = pd.DataFrame(checkpoint_aucs(runs, ["seem_normalized", "q_abs_max", "seem"],
+                                        [0.1, 0.3], resamples=10))
+    fig, axes = plots.figure(2, 1)
+    auc_by_checkpoint(axes[0], aucs)
+    assert len(axes[0].get_lines()) == 3 + 1  # three signals and the chance line
+    lead_strip(axes[1], {"SEEM surge": np.array([200.0]), "SEEM > 0": np.array([])})
+    assert [t.get_text() for t in axes[1].get_yticklabels()] == ["SEEM surge", "SEEM > 0"]
+    plots.plt.close(fig)
+
+
+def test_named_colors_keep_the_fixed_ones_and_give_the_others_distinct_colours() -> None:
+    from seemrepro.plots import named_colors
+
+    colors = named_colors(["none", "LN", "BN", "WN"], {"none": "#c44e52", "LN": "#4c72b0"})
+    assert colors["none"] == "#c44e52" and colors["LN"] == "#4c72b0"
+    assert len(set(colors.values())) == 4

@@ -129,8 +129,11 @@ N3_THRESHOLDS = (
               "the N3 runs."),
 )
 
+# the checkpoints of "Which signal warns first?", as shares of each run's length
+W1_CHECKPOINTS = (0.02, 0.05, 0.10, 0.20)
+
 W1_THRESHOLDS = (
-    Threshold("checkpoint_fractions", 0.02,
+    Threshold("checkpoint_fractions", W1_CHECKPOINTS[0],
               "each signal is read at 2%, 5%, 10% and 20% of a run's length (its last value at "
               "or before the checkpoint; a run stopped at divergence keeps its last value); the "
               "verdict uses the earliest, value × the run's length",

@@ -14,13 +14,14 @@ def surge_panels(seem_ax: Axes, q_ax: Axes,
                  runs: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray, np.ndarray,
                                                    np.ndarray]]],
                  *, q_bound: float, title: str = "",
-                 colors: Mapping[str, str] | None = None) -> None:
+                 colors: Mapping[str, str] | None = None, q_legend: bool = True) -> None:
     """One line per run: normalized SEEM on ``seem_ax``, max |Q| (log scale) on ``q_ax``.
 
     ``runs`` maps a critic's name ("no LN", "LN") to its runs, each ``(seem_steps,
     seem_normalized, q_steps, q_abs_max)``. The dotted line on the Q panel is ``q_bound``,
     above which Q has inflated. ``colors`` gives each name's colour; without it, names with
-    "LN" (and not "no") are blue and the others red.
+    "LN" (and not "no") are blue and the others red. ``q_legend=False`` leaves the Q panel
+    without a legend (for many names, one legend elsewhere reads better).
     """
     for name, series in runs.items():
         color = (colors[name] if colors is not None else
@@ -36,4 +37,5 @@ def surge_panels(seem_ax: Axes, q_ax: Axes,
         ax.set_ylabel(ylabel)
         ax.set_title(title)
     seem_ax.set_ylim(-0.3, 1.05)
-    q_ax.legend(frameon=False, fontsize="small")
+    if q_legend:
+        q_ax.legend(frameon=False, fontsize="small")

@@ -42,7 +42,7 @@ def auc_by_checkpoint(ax: Axes, aucs: pd.DataFrame, *, title: str = "") -> None:
     ax.set_xlabel("checkpoint (share of training)")
     ax.set_ylabel("AUC for 'Q will inflate'")
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize="small", loc="lower right")
+    ax.legend(frameon=False, fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
 
 
 def lead_strip(ax: Axes, leads: Mapping[str, np.ndarray]) -> None:

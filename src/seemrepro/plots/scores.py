@@ -1,0 +1,81 @@
+"""Final scores per variant with every seed as a point, and max |Q| over training per variant."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.transforms import blended_transform_factory
+
+from seemrepro.plots import PALETTE
+
+NO_SCORE_LABEL = "stopped at divergence: no score"
+
+
+def variant_colors(names: Sequence[str]) -> dict[str, Any]:
+    """One colour-blind palette colour per name, in order."""
+    return dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
+
+
+def score_dots(ax: Axes, runs: Any, *, x: str = "variant", order: Sequence[str] | None = None,
+               paper: Mapping[str, float] | None = None, paper_label: str = "paper",
+               colors: Mapping[str, Any] | None = None,
+               ylabel: str = "final normalized score") -> None:
+    """Each run's ``score`` (a :func:`seemrepro.experiments.scores.run_scores` frame) as a
+    point above its ``x`` value, the mean of the scored runs as a short bar. A run without a
+    score (stopped at divergence) is a red × at the foot of the panel, not a point at 0.
+    ``paper`` adds the paper's number per ``x`` value as an open grey diamond."""
+    names = list(order) if order is not None else list(dict.fromkeys(runs[x]))
+    colors = colors or variant_colors(names)
+    foot = blended_transform_factory(ax.transData, ax.transAxes)
+    unscored_labelled = paper_labelled = False
+    for i, name in enumerate(names):
+        part = runs[runs[x] == name]
+        scores = part["score"].to_numpy(float)
+        scored = scores[~np.isnan(scores)]
+        offsets = np.linspace(-0.12, 0.12, len(scores)) if len(scores) > 1 else np.zeros(1)
+        keep = ~np.isnan(scores)
+        ax.plot(i + offsets[keep], scored, "o", color=colors[name], markersize=6, alpha=0.85)
+        if scored.size:
+            ax.hlines(scored.mean(), i - 0.28, i + 0.28, color=colors[name], lw=2.5)
+        if (~keep).any():
+            ax.plot(i + offsets[~keep], np.full(int((~keep).sum()), 0.04), "x",
+                    color=PALETTE["none"], markersize=8, mew=2, transform=foot, clip_on=False,
+                    label=None if unscored_labelled else NO_SCORE_LABEL)
+            unscored_labelled = True
+        value = math.nan if paper is None else paper.get(name, math.nan)
+        if not math.isnan(value):
+            ax.plot(i, value, "D", mfc="none", mec=PALETTE["neutral"], markersize=8, mew=1.5,
+                    label=None if paper_labelled else paper_label)
+            paper_labelled = True
+    low, high = ax.get_ylim()  # zero in view: a score is read against the random policy's 0
+    low, high = min(low, -0.03 * high), max(high, 0.0)
+    if unscored_labelled:  # room at the foot, so that no cross covers a point or a bar
+        low -= 0.12 * (high - low)
+    ax.set_ylim(low, high)
+    ax.set_xticks(range(len(names)), names, rotation=30 if len(names) > 4 else 0,
+                  ha="right" if len(names) > 4 else "center")
+    ax.set_xlim(-0.6, len(names) - 0.4)
+    ax.set_ylabel(ylabel)
+
+
+def q_curves(ax: Axes, curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]], *,
+             q_bound: float | None = None, colors: Mapping[str, Any] | None = None,
+             title: str = "") -> None:
+    """max |Q| over training on a log scale, one line per run, one colour per variant
+    (``curves`` maps a variant to its runs' ``(steps, q_abs_max)``); the dotted line is the
+    bound ``max|r| / (1 − γ)`` above which Q has inflated."""
+    colors = colors or variant_colors(list(curves))
+    for name, runs in curves.items():
+        for i, (steps, values) in enumerate(runs):
+            ax.semilogy(steps, values, color=colors[name], alpha=0.8,
+                        label=name if i == 0 else None)
+    if q_bound is not None:
+        ax.axhline(q_bound, ls=":", color=PALETTE["neutral"], label="max|r| / (1−γ)")
+    ax.set_xlabel("gradient step")
+    ax.set_ylabel("max |Q| on X")
+    ax.set_title(title)
