@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from seemrepro.core.predict import value_at_or_before as value_at
 from seemrepro.core.warning import (
     RunRecord,
     auc,
@@ -16,7 +17,6 @@ from seemrepro.core.warning import (
     oriented,
     positive_seem_rule,
     surge_rule,
-    value_at,
 )
 
 

@@ -78,6 +78,16 @@ def select_window(steps: ArrayLike, values: ArrayLike, window: tuple[float, floa
     return t[mask], y[mask]
 
 
+def value_at_or_before(steps: ArrayLike, values: ArrayLike, step: float) -> float:
+    """The value recorded at the last step ``<= step`` (NaN when nothing is recorded that
+    early). A run stopped at divergence keeps its last value for every later step."""
+    t, y = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+    if t.shape != y.shape or t.ndim != 1:
+        raise ValueError(f"steps and values must be 1-D of equal length, got {t.shape}, {y.shape}")
+    early = np.nonzero(t <= step)[0]
+    return float(y[early[np.argmax(t[early])]]) if early.size else math.nan
+
+
 def first_crossing_or_none(steps: ArrayLike, values: ArrayLike, level: float, *,
                            strict: bool = False) -> int | None:
     """The first step whose value reaches ``level`` (``value >= level``), or exceeds it with

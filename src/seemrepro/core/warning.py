@@ -4,7 +4,7 @@ A population of runs is labelled once, by an event fixed beforehand (in the book
 past :math:`\max|r|/(1-\gamma)`). Each signal is then judged in two ways.
 
 * **Early discrimination (AUC).** At a checkpoint :math:`c` each run contributes the signal's
-  last recorded value at or before :math:`c` (:func:`value_at`; a run stopped at divergence
+  last recorded value at or before :math:`c` (:func:`~seemrepro.core.predict.value_at_or_before`; a run stopped at divergence
   keeps its last value). The AUC is the probability that a randomly chosen diverging run has a
   larger value than a randomly chosen bounded one, ties counting one half (the Mann-Whitney
   statistic divided by :math:`n_+ n_-`):
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seemrepro.core.predict import value_at_or_before
 from seemrepro.core.surge import first_sustained_crossing
 
 ArrayLike = Sequence[float] | np.ndarray
@@ -61,15 +62,6 @@ SIGNAL_NAMES: dict[str, str] = {
     "dormant_ratio": "dormant-neuron ratio",
     "q_churn": "Q churn (held-out)",
 }
-
-
-def value_at(steps: ArrayLike, values: ArrayLike, step: float) -> float:
-    """The last value recorded at or before ``step`` (NaN when none was)."""
-    t, y = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
-    if t.shape != y.shape or t.ndim != 1:
-        raise ValueError(f"steps and values must be 1-D of equal length, got {t.shape}, {y.shape}")
-    before = np.nonzero(t <= step)[0]
-    return float(y[before[np.argmax(t[before])]]) if before.size else math.nan
 
 
 def auc(positives: ArrayLike, negatives: ArrayLike) -> float:
@@ -171,13 +163,14 @@ def checkpoint_aucs(runs: Sequence[RunRecord], metrics: Sequence[str],
     rows: list[dict[str, object]] = []
     for metric in metrics:
         for fraction in fractions:
-            pos, neg = [], []
+            pos: list[float] = []
+            neg: list[float] = []
             for run in runs:
                 if (before_event_only and run.event_at is not None
                         and run.event_at <= fraction * run.length):
                     continue
                 t, y = run.signals.get(metric, (np.empty(0), np.empty(0)))
-                v = float(oriented(metric, [value_at(t, y, fraction * run.length)])[0])
+                v = float(oriented(metric, [value_at_or_before(t, y, fraction * run.length)])[0])
                 (pos if run.diverged else neg).append(v)
             low, high = auc_interval(pos, neg, resamples=resamples)
             rows.append({"signal": metric, "checkpoint": fraction, "AUC": auc(pos, neg),

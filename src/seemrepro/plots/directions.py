@@ -7,32 +7,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import seaborn as sns
 from matplotlib.axes import Axes
 
-from seemrepro.plots import PALETTE
+from seemrepro.plots import PALETTE, named_colors
 
 Series = tuple[np.ndarray, np.ndarray]
 
 COSINE_TITLES = {"cos_critic_params": "critic parameters", "cos_actor_params": "actor parameters",
                  "cos_actions": "policy actions on X", "cos_ntk": "critic NTK on X"}
-
-
-# the colour-blind palette without its blues and red, which the book keeps for LN and 'none'
-OTHER_COLORS = tuple(sns.color_palette("colorblind", 10).as_hex()[i] for i in (1, 2, 4, 5, 6, 8, 7))
-
-
-def variant_colors(variants: Sequence[str], emphasized: Mapping[str, str]) -> dict[str, str]:
-    """A colour per variant: the ``emphasized`` ones keep theirs, the others take
-    :data:`OTHER_COLORS` in order (cycling when there are more than seven)."""
-    colors, index = {}, 0
-    for v in variants:
-        if v in emphasized:
-            colors[v] = emphasized[v]
-        else:
-            colors[v] = OTHER_COLORS[index % len(OTHER_COLORS)]
-            index += 1
-    return colors
 
 
 def corner_panel(ax: Axes, runs: Mapping[str, Sequence[Series]], *, data_ratio: float,
@@ -46,7 +28,7 @@ def corner_panel(ax: Axes, runs: Mapping[str, Sequence[Series]], *, data_ratio: 
     dotted lines.
     """
     fixed = {"none": PALETTE["none"], "LN": PALETTE["layernorm"]}
-    colors = variant_colors(list(runs), {v: fixed[v] for v in emphasized if v in fixed})
+    colors = named_colors(list(runs), {v: fixed[v] for v in emphasized if v in fixed})
     for name, series in runs.items():
         bold = name in emphasized
         for i, (t, y) in enumerate(series):

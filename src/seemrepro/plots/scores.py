@@ -7,18 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.transforms import blended_transform_factory
 
-from seemrepro.plots import PALETTE
+from seemrepro.plots import PALETTE, named_colors
 
 NO_SCORE_LABEL = "stopped at divergence: no score"
-
-
-def variant_colors(names: Sequence[str]) -> dict[str, Any]:
-    """One colour-blind palette colour per name, in order."""
-    return dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
 
 
 def score_dots(ax: Axes, runs: Any, *, x: str = "variant", order: Sequence[str] | None = None,
@@ -30,7 +24,7 @@ def score_dots(ax: Axes, runs: Any, *, x: str = "variant", order: Sequence[str] 
     score (stopped at divergence) is a red × at the foot of the panel, not a point at 0.
     ``paper`` adds the paper's number per ``x`` value as an open grey diamond."""
     names = list(order) if order is not None else list(dict.fromkeys(runs[x]))
-    colors = colors or variant_colors(names)
+    colors = colors or named_colors(names)
     foot = blended_transform_factory(ax.transData, ax.transAxes)
     unscored_labelled = paper_labelled = False
     for i, name in enumerate(names):
@@ -52,11 +46,13 @@ def score_dots(ax: Axes, runs: Any, *, x: str = "variant", order: Sequence[str] 
             ax.plot(i, value, "D", mfc="none", mec=PALETTE["neutral"], markersize=8, mew=1.5,
                     label=None if paper_labelled else paper_label)
             paper_labelled = True
-    low, high = ax.get_ylim()  # zero in view: a score is read against the random policy's 0
-    low, high = min(low, -0.03 * high), max(high, 0.0)
-    if unscored_labelled:  # room at the foot, so that no cross covers a point or a bar
-        low -= 0.12 * (high - low)
-    ax.set_ylim(low, high)
+    # zero in view (a score is read against the random policy's 0), and room at the foot when
+    # there are crosses, so that none covers a point or a bar
+    shown = [0.0, *runs.loc[runs[x].isin(names), "score"].dropna().astype(float),
+             *(v for k, v in (paper or {}).items() if k in names and not math.isnan(v))]
+    low, high = min(shown), max(shown)
+    pad = 0.06 * (high - low) or 1.0
+    ax.set_ylim(low - pad - (0.12 * (high - low) if unscored_labelled else 0.0), high + pad)
     ax.set_xticks(range(len(names)), names, rotation=30 if len(names) > 4 else 0,
                   ha="right" if len(names) > 4 else "center")
     ax.set_xlim(-0.6, len(names) - 0.4)
@@ -69,7 +65,7 @@ def q_curves(ax: Axes, curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarra
     """max |Q| over training on a log scale, one line per run, one colour per variant
     (``curves`` maps a variant to its runs' ``(steps, q_abs_max)``); the dotted line is the
     bound ``max|r| / (1 − γ)`` above which Q has inflated."""
-    colors = colors or variant_colors(list(curves))
+    colors = colors or named_colors(list(curves))
     for name, runs in curves.items():
         for i, (steps, values) in enumerate(runs):
             ax.semilogy(steps, values, color=colors[name], alpha=0.8,

@@ -1,0 +1,174 @@
+"""Final scores of a claim's runs: per run, per variant, and beside the paper's numbers.
+
+A run is evaluated once, at its last step ``config.steps`` (metrics ``normalized_score`` and
+``return``). A run whose max |Q| passes the divergence threshold is stopped at that step
+(``RunResult.diverged_at``) and never reaches its evaluation: it has **no score**. Its score is
+missing (NaN), not zero, and every summary here keeps it out of the mean and reports the
+divergence rate beside it. The rules that compare variants (:func:`at_least`,
+:func:`ranks_first`, :func:`within`) follow from that: a variant without a score cannot be
+"at least as good" as anything, and is no bar for another variant to pass.
+
+Q has *inflated* at the first monitored step where max |Q| exceeds ``max|r| / (1 − γ)`` of
+the run's own training data, a bound no true value can pass (the rule of T10,
+:mod:`seemrepro.core.surge`).
+
+The frames' columns are named as the book shows them, so a chapter can pass them straight to
+:func:`seemrepro.plots.table`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from seemrepro.core.predict import first_crossing_or_none
+from seemrepro.engine.config import RunConfig, RunResult
+from seemrepro.experiments.events import q_bound
+
+SCORE, RETURN = "normalized_score", "return"
+# the columns of :func:`run_scores`
+RUN_COLUMNS = ("variant", "seed", "score", "return", "diverged at", "Q bound", "max |Q|",
+               "Q inflated at", "max SEEM")
+
+
+def final_value(run: RunResult, metric: str = SCORE) -> float:
+    """``metric`` at the run's last step ``config.steps``; NaN when it was not recorded there
+    (a run stopped at divergence was never evaluated). An evaluation at an earlier step (e.g.
+    the fresh policy at step 0) is not a final score."""
+    steps, values = run.series(metric)
+    last = values[steps == run.config.steps]
+    return float(last[-1]) if last.size else math.nan
+
+
+def _max_or_nan(values: np.ndarray) -> float:
+    finite_or_inf = values[~np.isnan(values)]
+    return float(finite_or_inf.max()) if finite_or_inf.size else math.nan
+
+
+def run_scores(variants: Mapping[str, Sequence[RunResult]], *,
+               bound: Callable[[RunConfig], float] = q_bound) -> pd.DataFrame:
+    """One row per run, in the order of ``variants`` (e.g. ``GridRuns.variants``):
+
+    * ``score``, ``return``: :func:`final_value` of ``normalized_score`` and ``return`` (NaN:
+      no evaluation at the last step);
+    * ``diverged at``: the step the run stopped at because max |Q| passed the divergence
+      threshold (None: it ran to the end);
+    * ``Q bound``: ``bound(config)``, by default
+      :func:`seemrepro.experiments.events.q_bound`; ``max |Q|``: the largest
+      recorded ``q_abs_max``; ``Q inflated at``: the first monitored step with
+      ``q_abs_max > Q bound`` (None: never);
+    * ``max SEEM``: the largest recorded normalized SEEM (NaN when none was recorded).
+    """
+    rows = []
+    for name, runs in variants.items():
+        for run in runs:
+            limit = bound(run.config)
+            q_steps, q_values = run.series("q_abs_max")
+            seem = run.series("seem_normalized")[1]
+            rows.append({
+                "variant": name, "seed": run.config.seed, "score": final_value(run, SCORE),
+                "return": final_value(run, RETURN), "diverged at": run.diverged_at,
+                "Q bound": limit, "max |Q|": _max_or_nan(q_values),
+                "Q inflated at": (first_crossing_or_none(q_steps, q_values, limit, strict=True)
+                                  if q_values.size else None),
+                "max SEEM": _max_or_nan(seem)})
+    frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+    for column in ("diverged at", "Q inflated at"):  # whole steps, missing where None
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def split_variant(runs: pd.DataFrame, names: Sequence[str], *, sep: str = " · ",
+                  column: str = "variant") -> pd.DataFrame:
+    """``runs`` with ``column`` ("hopper · LN") split into one column per name ("data",
+    "critic"), placed first in place of ``column``."""
+    parts = runs[column].str.split(sep, regex=False)
+    if not parts.map(len).eq(len(names)).all():
+        bad = runs[column][~parts.map(len).eq(len(names))].iloc[0]
+        raise ValueError(f"variant {bad!r} does not split by {sep!r} into {len(names)} parts")
+    split = pd.DataFrame(parts.tolist(), columns=list(names), index=runs.index)
+    return pd.concat([split, runs.drop(columns=[column])], axis=1)
+
+
+def variant_scores(runs: pd.DataFrame, by: str | Sequence[str] = "variant") -> pd.DataFrame:
+    """One row per variant of :func:`run_scores` (groups in order of appearance):
+
+    * ``runs``; ``scored``: runs with a final score;
+    * ``mean score``: the mean over the scored runs (NaN when none was scored: the variant has
+      no score); ``std``: their sample standard deviation (NaN with fewer than two);
+    * ``diverged``: the fraction of runs stopped at divergence; ``Q inflated``: the fraction
+      whose Q passed the bound; ``max SEEM``: the largest over the runs.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    grouped = runs.groupby(keys, sort=False)
+    return pd.DataFrame({
+        "runs": grouped.size(),
+        "scored": grouped["score"].count(),
+        "mean score": grouped["score"].mean(),
+        "std": grouped["score"].std(ddof=1),
+        "diverged": grouped["diverged at"].agg(lambda s: float(s.notna().mean())),
+        "Q inflated": grouped["Q inflated at"].agg(lambda s: float(s.notna().mean())),
+        "max SEEM": grouped["max SEEM"].max(),
+    })
+
+
+def mean_over(summary: pd.DataFrame, over: str, *, column: str = "mean score") -> pd.Series:
+    """The mean of ``column`` over the index level ``over`` of a :func:`variant_scores` frame
+    grouped by several keys, for each value of the other keys (order kept). Missing when any
+    term is missing: a variant without a score on one of the datasets has no mean over them."""
+    levels = [name for name in summary.index.names if name != over]
+    if len(levels) == len(summary.index.names):
+        raise ValueError(f"{over!r} is not an index level of {summary.index.names}")
+    return summary[column].groupby(level=levels, sort=False).agg(
+        lambda s: float(s.mean(skipna=False)))
+
+
+def beside_paper(frame: pd.DataFrame, paper: Mapping[str, float], *, label: str = "paper",
+                 level: str | None = None) -> pd.DataFrame:
+    """``frame`` with a column ``label`` holding the paper's number for each row, looked up by
+    the row's index (or its index level ``level``); rows the paper has no number for get NaN.
+    Every name in ``paper`` must appear in the frame, so a misspelt name fails loudly."""
+    keys = frame.index if level is None else frame.index.get_level_values(level)
+    missing = [name for name in paper if name not in set(keys)]
+    if missing:
+        raise ValueError(f"the paper's names {missing} are not in the frame's {list(keys)}")
+    out = frame.copy()
+    out[label] = [float(paper.get(key, math.nan)) for key in keys]
+    return out
+
+
+def _value(score: float | None) -> float:
+    """A score as a float, NaN when missing (None or NaN)."""
+    return math.nan if score is None else float(score)
+
+
+def at_least(score: float | None, rivals: Iterable[float | None], margin: float) -> bool:
+    """``score ≥ max(rivals) − margin``, over the rivals with a score. False when ``score`` is
+    missing (no score is at least as good as anything); true when no rival has a score."""
+    ours = _value(score)
+    scored = [v for v in map(_value, rivals) if not math.isnan(v)]
+    return not math.isnan(ours) and (not scored or ours >= max(scored) - margin)
+
+
+def ranks_first(means: Mapping[str, float | None], name: str) -> bool:
+    """``means[name]`` has a score and no other mean is higher (ties share the first rank);
+    rivals without a score rank below every variant with one."""
+    return at_least(means[name], (v for k, v in means.items() if k != name), 0.0)
+
+
+def rank_of(means: Mapping[str, float | None], name: str) -> int | None:
+    """1 + the number of variants with a strictly higher mean; None when ``name`` has no score
+    (the variants without one are not ranked)."""
+    ours = _value(means[name])
+    if math.isnan(ours):
+        return None
+    return 1 + sum(1 for k, v in means.items() if k != name and _value(v) > ours)
+
+
+def within(a: float | None, b: float | None, margin: float) -> bool:
+    """``|a − b| ≤ margin``; false when either has no score (there is nothing to compare)."""
+    x, y = _value(a), _value(b)
+    return not (math.isnan(x) or math.isnan(y)) and abs(x - y) <= margin

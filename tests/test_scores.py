@@ -1,0 +1,155 @@
+"""Final scores per run and per variant: a run stopped at divergence has no score, Q inflation
+against the data's bound, the rules that compare variants, and the score plot."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from seemrepro.engine.config import MonitorConfig, RunConfig, RunResult
+from seemrepro.experiments.scores import (
+    at_least,
+    beside_paper,
+    final_value,
+    mean_over,
+    rank_of,
+    ranks_first,
+    run_scores,
+    split_variant,
+    variant_scores,
+    within,
+)
+
+STEPS = 400
+
+
+def run(seed: int, score: float | None, q: list[float], seem: list[float] | None = None, *,
+        diverged_at: int | None = None) -> RunResult:
+    """A hand-made run: evaluated at step 0 (score 1.0) and, unless ``score`` is None, at its
+    last step; max |Q| every 100 steps from 0; the normalized SEEM at the same steps."""
+    config = RunConfig("td3", "seemrepro/hopper/medium-v0", seed=seed, steps=STEPS,
+                       monitors=MonitorConfig(q_every=100, seem_every=100, eval_every=STEPS))
+    rows = [(0, seed, "normalized_score", 1.0), (0, seed, "return", 10.0)]
+    if score is not None:
+        rows += [(STEPS, seed, "normalized_score", score), (STEPS, seed, "return", 100 * score)]
+    rows += [(100 * i, seed, "q_abs_max", v) for i, v in enumerate(q)]
+    rows += [(100 * i, seed, "seem_normalized", v) for i, v in enumerate(seem or [])]
+    return RunResult(config, rows, diverged_at, 1.0)
+
+
+def bound(_: RunConfig) -> float:
+    return 50.0
+
+
+VARIANTS = {
+    "a": [run(0, 40.0, [1, 10, 20, 30, 40], [0.1, 0.2, 0.3, 0.2, 0.1]),
+          run(1, 60.0, [1, 10, 60, 70, 80], [0.1, 0.5, 0.9, 0.9, 0.9])],
+    "b": [run(0, None, [1, 100, 1e7], [0.1, 0.9, math.nan], diverged_at=200),
+          run(1, 20.0, [1, 2, 3, 4, 5], [0.0, 0.0, 0.0, 0.0, 0.0])],
+    "c": [run(0, None, [1, 1e7], [0.1, 0.95], diverged_at=100)],
+}
+
+
+def test_the_final_score_is_the_last_step_evaluation_only() -> None:
+    assert final_value(VARIANTS["a"][0]) == 40.0
+    assert final_value(VARIANTS["a"][0], "return") == 4000.0
+    # a run stopped at divergence was evaluated at step 0 only: no final score
+    assert math.isnan(final_value(VARIANTS["b"][0]))
+
+
+def test_run_scores_per_run() -> None:
+    runs = run_scores(VARIANTS, bound=bound)
+    assert list(runs["variant"]) == ["a", "a", "b", "b", "c"]
+    assert list(runs["seed"]) == [0, 1, 0, 1, 0]
+    assert runs["score"].tolist()[:2] == [40.0, 60.0] and runs["score"].isna().tolist() == [
+        False, False, True, False, True]
+    assert runs["diverged at"].tolist() == [pd.NA, pd.NA, 200, pd.NA, 100]
+    # Q inflates at the first step strictly above the bound (50): 200 for a/1, 100 for b/0
+    assert runs["Q inflated at"].tolist() == [pd.NA, 200, 100, pd.NA, 100]
+    assert runs["max |Q|"].tolist() == [40, 80, 1e7, 5, 1e7]
+    assert runs["max SEEM"].tolist() == [0.3, 0.9, 0.9, 0.0, 0.95]  # NaN ignored
+    assert (runs["Q bound"] == 50.0).all()
+
+
+def test_variant_scores_leave_a_diverged_run_out_of_the_mean() -> None:
+    summary = variant_scores(run_scores(VARIANTS, bound=bound))
+    assert list(summary.index) == ["a", "b", "c"]
+    assert summary.loc["a", "mean score"] == 50.0
+    assert summary.loc["a", "std"] == pytest.approx(np.std([40, 60], ddof=1))
+    # b: its diverged run is missing, not a zero; half of its runs diverged
+    assert summary.loc["b", "mean score"] == 20.0 and summary.loc["b", "scored"] == 1
+    assert summary.loc["b", "diverged"] == 0.5 and summary.loc["b", "Q inflated"] == 0.5
+    assert math.isnan(summary.loc["b", "std"])
+    # c: every run diverged, so the variant has no score
+    assert math.isnan(summary.loc["c", "mean score"]) and summary.loc["c", "diverged"] == 1.0
+    assert summary.loc["a", "Q inflated"] == 0.5 and summary.loc["c", "max SEEM"] == 0.95
+
+
+def test_split_variant_and_mean_over_datasets() -> None:
+    named = {"hopper · LN": VARIANTS["a"], "hopper · none": VARIANTS["b"],
+             "walker2d · LN": VARIANTS["b"], "walker2d · none": VARIANTS["c"]}
+    runs = split_variant(run_scores(named, bound=bound), ["data", "critic"])
+    assert list(runs.columns[:3]) == ["data", "critic", "seed"]
+    summary = variant_scores(runs, ["data", "critic"])
+    means = mean_over(summary, "data")
+    assert list(means.index) == ["LN", "none"]
+    assert means["LN"] == 35.0  # (50 + 20) / 2
+    assert math.isnan(means["none"])  # no score on walker2d: no mean over the datasets
+    with pytest.raises(ValueError, match="index level"):
+        mean_over(summary, "seed")
+    with pytest.raises(ValueError, match="does not split"):
+        split_variant(run_scores({"hopper": VARIANTS["a"]}, bound=bound), ["data", "critic"])
+
+
+def test_beside_paper_looks_up_by_name() -> None:
+    summary = variant_scores(run_scores(VARIANTS, bound=bound))
+    out = beside_paper(summary, {"a": 72.7, "c": 1.6}, label="paper")
+    assert out["paper"].tolist()[0] == 72.7 and math.isnan(out.loc["b", "paper"])
+    assert "paper" not in summary.columns
+    with pytest.raises(ValueError, match="not in the frame"):
+        beside_paper(summary, {"A": 1.0})
+    indexed = variant_scores(split_variant(run_scores({"h · LN": VARIANTS["a"],
+                                                       "w · LN": VARIANTS["b"]}, bound=bound),
+                                           ["data", "critic"]), ["data", "critic"])
+    assert beside_paper(indexed, {"LN": 72.7}, level="critic")["paper"].tolist() == [72.7, 72.7]
+
+
+def test_the_comparison_rules_treat_a_missing_score_as_no_score() -> None:
+    nan = math.nan
+    assert at_least(70.0, [72.0, 10.0], 5.0) and not at_least(70.0, [76.0], 5.0)
+    assert at_least(70.0, [nan, None], 5.0)  # no rival with a score
+    assert not at_least(nan, [1.0], 5.0) and not at_least(None, [], 5.0)
+    assert ranks_first({"LN": 50.0, "BN": 50.0, "WN": nan}, "LN")
+    assert not ranks_first({"LN": 50.0, "BN": 51.0}, "LN")
+    assert not ranks_first({"LN": nan, "BN": 1.0}, "LN")
+    assert rank_of({"LN": 50.0, "BN": 51.0, "WN": nan, "none": 60.0}, "LN") == 3
+    assert rank_of({"LN": nan, "BN": 1.0}, "LN") is None
+    assert within(72.7, 72.8, 10.0) and not within(72.7, 50.0, 10.0)
+    assert not within(nan, nan, 10.0) and not within(None, 1.0, 10.0)
+
+
+def test_score_dots_and_q_curves_draw_every_run() -> None:
+    from seemrepro.plots import figure
+    from seemrepro.plots.scores import NO_SCORE_LABEL, q_curves, score_dots
+
+    runs = run_scores(VARIANTS, bound=bound)
+    _, axes = figure(2)
+    score_dots(axes[0], runs, paper={"a": 72.7, "c": 1.6}, paper_label="paper")
+    lines = axes[0].get_lines()
+    points = [line for line in lines if line.get_marker() == "o"]
+    assert sorted(float(y) for line in points for y in line.get_ydata()) == [20.0, 40.0, 60.0]
+    crosses = [line for line in lines if line.get_marker() == "x"]
+    assert sum(len(line.get_xdata()) for line in crosses) == 2  # b/0 and c/0
+    diamonds = [line for line in lines if line.get_marker() == "D"]
+    assert [float(line.get_ydata()[0]) for line in diamonds] == [72.7, 1.6]
+    labels = axes[0].get_legend_handles_labels()[1]
+    assert labels.count(NO_SCORE_LABEL) == 1 and labels.count("paper") == 1
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["a", "b", "c"]
+    low, high = axes[0].get_ylim()  # zero in view, and the crosses below every score
+    assert low < -0.1 * (high - low) and high >= 72.7
+    q_curves(axes[1], {name: [r.series("q_abs_max") for r in rs]
+                       for name, rs in VARIANTS.items()}, q_bound=50.0)
+    assert len(axes[1].get_lines()) == 6 and axes[1].get_yscale() == "log"
