@@ -68,13 +68,17 @@ book: $(STAMP) $(BENCH_STAMP) $(MATHJAX)
 	$(PY) -m seemrepro.tools.pipeline build --profile $(PROFILE) \
 		$(if $(filter-out 0,$(RECOMPUTE)),--recompute,)
 
-# T10's smoke chapter and committed results read these two datasets (about a minute, once)
+# The smoke chapters and committed results of T8-T10, N1-N3 and W1 read these datasets
+# (about three minutes, once)
+TEST_DATASETS = hopper/medium walker2d/medium halfcheetah/medium hopper/medium-expert \
+	walker2d/medium-expert
+
 test: $(STAMP) $(BENCH_STAMP)
-	$(PY) -m seemrepro.datasets.generate --only hopper/medium walker2d/medium --missing
+	$(PY) -m seemrepro.datasets.generate --only $(TEST_DATASETS) --missing
 	$(PY) -m pytest
 
 golden: $(STAMP) $(BENCH_STAMP)
-	$(PY) -m seemrepro.datasets.generate --only hopper/medium walker2d/medium --missing
+	$(PY) -m seemrepro.datasets.generate --only $(TEST_DATASETS) --missing
 	$(PY) -m seemrepro.tools.pipeline golden
 
 # Every section (SEEM, training, engine); results also in _build/bench.json.
