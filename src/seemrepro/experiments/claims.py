@@ -211,6 +211,9 @@ CLAIMS: tuple[Claim, ...] = (
           "Sec. 5.3 / Fig. 11 on Hopper and Walker2d"),
 )
 
+# claims the book adds to the reproduction plan's (questions the paper raises but does not test)
+BEYOND_THE_PAPER = ("W1",)
+
 _BY_ID = {c.id: c for c in CLAIMS}
 
 

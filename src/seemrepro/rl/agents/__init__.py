@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from seemrepro.rl.agents.base import Agent, AgentConfig
 from seemrepro.rl.agents.cql import CQL, CQLConfig
+from seemrepro.rl.agents.diffql import DiffQL, DiffQLConfig
 from seemrepro.rl.agents.iql import IQL, IQLConfig
 from seemrepro.rl.agents.sac import SAC, SACConfig
 from seemrepro.rl.agents.td3 import TD3, TD3Config
@@ -15,6 +16,7 @@ ALGORITHMS: dict[str, tuple[type[Agent], dict[str, object]]] = {
     "iql": (IQL, {}),
     "cql": (CQL, {}),
     "sac": (SAC, {}),
+    "diffql": (DiffQL, {}),
 }
 ONLINE = frozenset({"sac"})
 
@@ -42,6 +44,8 @@ __all__ = [
     "Agent",
     "AgentConfig",
     "CQLConfig",
+    "DiffQL",
+    "DiffQLConfig",
     "IQLConfig",
     "SACConfig",
     "TD3Config",
