@@ -58,6 +58,8 @@ def _results(ours: float = 150.0, gpu: bool = False) -> dict:
             "seem": {"seem_seconds": 2.0, "interval": 10000, "samples": 2560,
                      "training_seconds_per_interval": 66.0, "share": 2.0 / 68.0,
                      "verdict": "PASS"},
+            "diffusion": {"updates_per_second": 30.0, "td3bc_updates_per_second": ours,
+                          "chain_share": 0.6, "denoise_steps": 5.0},
             "gpu": {"algorithm": "td3bc", "device": "H100", "seeds": 5, "batched": 5000.0,
                     "sequential": 1000.0, "ratio": 5.0, "verdict": "PASS"} if gpu else None}
 
@@ -72,6 +74,8 @@ def test_throughput_rows_and_report() -> None:
     assert "td3bc" in text and "2.50x" in text and "no GPU present" in text
     assert "cql        batched     50.0 vs sequential     48.0: 1.04x (target >= 1.2x) FAIL" in text
     assert text.splitlines()[-1] == "SUMMARY training: 3/5 targets PASS FAIL"
+    assert "5. Diffusion-QL (T=5, 3x256 actor and critics): 30.0 upd/s, 0.20x" in text
+    assert "denoising chains 60% of an update" in text
 
 
 def test_report_with_a_gpu_line() -> None:
@@ -107,3 +111,10 @@ def test_public_monitor_share_returns_its_numbers_and_line() -> None:
     assert "examples/corl_style_td3bc.py" in text
     assert text.splitlines()[-1].startswith("SUMMARY public monitor: ")
     assert text.endswith(("PASS", "FAIL"))
+
+
+def test_diffusion_cost_measures_a_share_between_zero_and_one() -> None:
+    data = bt.training_data(torch.device("cpu"))
+    cost = bt.diffusion_cost(data, steps=2, warmup=1, repeats=1)
+    assert cost["updates_per_second"] > 0 and 0 < cost["chain_share"] <= 1
+    assert cost["denoise_steps"] == 5

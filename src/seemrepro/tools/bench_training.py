@@ -18,7 +18,11 @@ and 256-256 networks:
 3. the FLOP rate of one TD3+BC update (counted by ``FlopCounterMode``) over this machine's
    float32 matmul peak, measured in the same run;
 4. the SEEM monitor's share of training time at :class:`~seemrepro.engine.MonitorConfig`'s
-   defaults: one monitor call timed, scaled by its interval.
+   defaults: one monitor call timed, scaled by its interval;
+5. Diffusion-QL (ours only: d3rlpy has no diffusion policy): updates/s at its defaults against
+   TD3+BC's in the same round, and the share of an update spent in the reverse denoising
+   chain (the target policy's no-grad sampling of ``a'`` plus the actor's differentiated
+   chain, timed apart; :func:`diffusion_cost`). Informational: no target.
 
 The public monitor's share of a user's own loop (:func:`public_monitor_share`, printed by the
 ``monitor`` section of :mod:`seemrepro.tools.bench`) is measured apart, on the default threads.
@@ -70,6 +74,7 @@ class Plan:
     warmup: dict[str, int] = field(default_factory=lambda: {"td3bc": 50, "iql": 50, "cql": 20})
     batched_steps: dict[str, int] = field(
         default_factory=lambda: {"td3bc": 150, "iql": 150, "cql": 20})
+    diffusion_steps: int = 60
     rounds: int = 3
     seem_repeats: int = 2
     peak_repeats: int = 3
@@ -78,7 +83,7 @@ class Plan:
     def quick(cls) -> Plan:
         return cls(steps={"td3bc": 20, "iql": 20, "cql": 6},
                    warmup={"td3bc": 4, "iql": 4, "cql": 2},
-                   batched_steps={"td3bc": 6, "iql": 6, "cql": 2}, rounds=1,
+                   batched_steps={"td3bc": 6, "iql": 6, "cql": 2}, diffusion_steps=3, rounds=1,
                    seem_repeats=1, peak_repeats=1)
 
 
@@ -377,6 +382,33 @@ def d3rlpy_rates(data: TransitionBuffer, plan: Plan, *, tuned_allocator: bool
     return {k: float(v) for k, v in answer["rates"].items()}
 
 
+def diffusion_cost(data: TransitionBuffer, steps: int, warmup: int, repeats: int = 5
+                   ) -> dict[str, float]:
+    """Diffusion-QL's updates/s and the share of one update that its denoising chains take."""
+    agent = make_agent("diffql", data, data.states.device)
+    generator = torch.Generator().manual_seed(0)
+    seconds = timed_updates(agent, data, steps, warmup, [generator])
+    batch = data.sample(BATCH, generator)
+
+    def chains() -> None:
+        with torch.no_grad():
+            agent.sample(agent.actor_target, batch.next_states)
+        agent.sample(agent.actor, batch.states).sum().backward()
+        agent.actor.zero_grad(set_to_none=True)
+
+    chains()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        chains()
+        times.append(time.perf_counter() - start)
+    per_update = seconds / steps
+    return {"updates_per_second": steps / seconds, "chain_seconds": statistics.median(times),
+            "update_seconds": per_update,
+            "chain_share": min(1.0, statistics.median(times) / per_update),
+            "denoise_steps": float(agent.config.denoise_steps)}
+
+
 # -- the whole section --------------------------------------------------------------------------
 def throughput_rows(ours: dict[str, float], d3rlpy: dict[str, float],
                     d3rlpy_tuned: dict[str, float]) -> list[dict[str, Any]]:
@@ -419,10 +451,19 @@ def format_report(results: dict[str, Any]) -> str:
                  f"{f['peak_flops'] / 1e9:.1f} GFLOP/s (best of {', '.join(f['peak_by_size'])}); "
                  f"fraction {100 * f['fraction']:.1f}%")
     s = results["seem"]
+    diffusion = results.get("diffusion")
+    lines_after_seem = []
+    if diffusion is not None:
+        lines_after_seem.append(
+            f"5. Diffusion-QL (T={diffusion['denoise_steps']:.0f}, 3x256 actor and critics): "
+            f"{diffusion['updates_per_second']:.1f} upd/s, {diffusion['updates_per_second'] / diffusion['td3bc_updates_per_second']:.2f}x"
+            f" TD3+BC's in the same round; denoising chains {100 * diffusion['chain_share']:.0f}% "
+            "of an update (no d3rlpy counterpart, no target)")
     lines.append(f"4. SEEM monitor (M={s['samples']}, every {s['interval']} updates): "
                  f"{s['seem_seconds']:.2f} s per call vs {s['training_seconds_per_interval']:.1f} s "
                  f"of training per interval: {100 * s['share']:.2f}% of training time (target < "
                  f"{100 * TARGET_SEEM_SHARE:g}%) {s['verdict']}  [timed call scaled by interval]")
+    lines.extend(lines_after_seem)
     g = results["gpu"]
     if g is None:
         lines.append("GPU: no GPU present (torch.cuda.is_available() is False); the batched-"
@@ -484,6 +525,8 @@ def run(plan: Plan | None = None, *, json_path: Path | None = None,
     achieved = flops * ours["td3bc"]
     seem: dict[str, Any] = seem_share(agents["td3bc"], data, ours["td3bc"], plan.seem_repeats)
     seem["verdict"] = verdict(seem["share"], TARGET_SEEM_SHARE, below=True)
+    diffusion = diffusion_cost(data, plan.diffusion_steps, plan.warmup["td3bc"])
+    diffusion["td3bc_updates_per_second"] = ours["td3bc"]
     gpu = None
     if torch.cuda.is_available():
         dev = torch.device("cuda")
@@ -503,7 +546,7 @@ def run(plan: Plan | None = None, *, json_path: Path | None = None,
         "flops": {"update_flops": flops, "updates_per_second": ours["td3bc"],
                   "achieved_flops": achieved, "peak_flops": peak["peak_flops"],
                   "peak_by_size": peak["by_size"], "fraction": achieved / peak["peak_flops"]},
-        "seem": seem, "gpu": gpu}
+        "seem": seem, "diffusion": diffusion, "gpu": gpu}
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(results, indent=1))
