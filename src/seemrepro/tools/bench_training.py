@@ -385,7 +385,10 @@ def d3rlpy_rates(data: TransitionBuffer, plan: Plan, *, tuned_allocator: bool
 def diffusion_cost(data: TransitionBuffer, steps: int, warmup: int, repeats: int = 5
                    ) -> dict[str, float]:
     """Diffusion-QL's updates/s and the share of one update that its denoising chains take."""
+    from seemrepro.rl.agents.diffql import DiffQL
+
     agent = make_agent("diffql", data, data.states.device)
+    assert isinstance(agent, DiffQL)
     generator = torch.Generator().manual_seed(0)
     seconds = timed_updates(agent, data, steps, warmup, [generator])
     batch = data.sample(BATCH, generator)
