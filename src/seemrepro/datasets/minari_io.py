@@ -31,6 +31,9 @@ FLAT_FILE = "seemrepro_flat.npz"
 FLAT_KEYS: tuple[str, ...] = ("observations", "actions", "rewards", "terminations",
                               "truncations", "lengths")
 DEFAULT_GOAL_KEYS: tuple[str, ...] = ("observation", "desired_goal")
+# AntMaze's ``observation`` (27 numbers) leaves out the ant's x–y position, which is its
+# ``achieved_goal``; put first, it gives D4RL's 29-number antmaze state (qpos then qvel).
+ANTMAZE_GOAL_KEYS: tuple[str, ...] = ("achieved_goal", "observation", "desired_goal")
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -169,6 +172,15 @@ def check_integrity(dataset_id: str, dataset_dir: Path, *, verify_hash: bool = F
                 raise _corrupt(dataset_id, flat, "the SHA-256 differs from the one recorded")
 
 
+def goal_keys_for(dataset_id: str) -> tuple[str, ...]:
+    """The dict-observation keys that a dataset id is flattened with, in order:
+    :data:`ANTMAZE_GOAL_KEYS` for AntMaze ids (a path part starting with ``antmaze``, e.g.
+    ``D4RL/antmaze/large-play-v1``), else :data:`DEFAULT_GOAL_KEYS` (PointMaze's
+    ``observation`` already holds the position, so its ``achieved_goal`` would repeat it)."""
+    parts = dataset_id.split("/")[:-1]
+    return ANTMAZE_GOAL_KEYS if any(p.startswith("antmaze") for p in parts) else DEFAULT_GOAL_KEYS
+
+
 def _flatten_observation(group: h5py.Group | h5py.Dataset, goal_keys: tuple[str, ...]) -> np.ndarray:
     if isinstance(group, h5py.Dataset):
         arr = group[()]
@@ -274,15 +286,18 @@ def flat_to_buffer(flat: Flat, metadata: dict[str, Any],
 
 def load(dataset_id: str, *, root: Path | str | None = None, download: bool = False,
          device: torch.device | str = "cpu", verify_hash: bool = False,
-         goal_keys: tuple[str, ...] = DEFAULT_GOAL_KEYS) -> TransitionBuffer:
+         goal_keys: tuple[str, ...] | None = None) -> TransitionBuffer:
     """Load a Minari dataset by id as flat transitions.
 
     Dict observations (goal-conditioned mazes) are flattened by concatenating ``goal_keys``
-    in that order (the observation, then the goal). Datasets generated here carry a flat
+    in that order (default :func:`goal_keys_for` the id: the observation, then the goal; for
+    AntMaze the ant's position first, then the observation and the goal). Datasets generated
+    here carry a flat
     NumPy copy of the same arrays (Minari stores one HDF5 group per episode, slow to read
     for thousands of short episodes); it is covered by the same integrity record. ``metadata`` holds the id, env id,
     reference scores (``None`` when absent), per-episode returns and lengths, and the path.
     """
+    goal_keys = goal_keys if goal_keys is not None else goal_keys_for(dataset_id)
     dataset_dir = find_dataset(dataset_id, root)
     if dataset_dir is None:
         if not download:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from seemrepro.rl.agents import ONLINE, agent_class, make_config
+from seemrepro.rl.buffers import REWARD_TRANSFORMS, SAMPLERS
 
 Row = tuple[int, int, str, float]
 ROW_COLUMNS = ("step", "seed", "metric", "value")
@@ -61,6 +62,11 @@ class MonitorConfig:
 # Fields that change how a run is carried out but never its numbers: not part of its key.
 NOT_IN_KEY = {"monitors": ("checkpoint_every",)}
 
+# Fields added after runs had been stored, with the value every earlier run had: they enter a
+# run's key only when they differ from it, so every key computed before they existed (the run
+# store's folders, the committed results in data/results) stays valid.
+KEY_DEFAULTS: dict[str, Any] = {"reward_transform": "none", "sampler": "uniform"}
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -69,6 +75,13 @@ class RunConfig:
 
     ``agent`` holds options over the algorithm's defaults; :meth:`resolved` fills in the rest so
     that two spellings of one config share one key. For SAC, ``dataset`` is ``online/<EnvId>``.
+
+    Offline runs only: ``reward_transform`` names a reward shaping of the training data
+    (:data:`seemrepro.rl.buffers.REWARD_TRANSFORMS`, e.g. ``"antmaze"``: +10 on success), and
+    ``sampler`` the minibatch sampler (:data:`seemrepro.rl.buffers.SAMPLERS`: ``"uniform"`` or
+    ``"oper-r"``, return-based prioritized sampling); both are applied when the data is
+    prepared, never to the stored dataset, and enter the key only when not at their defaults
+    (:data:`KEY_DEFAULTS`).
     """
 
     algorithm: str
@@ -82,6 +95,8 @@ class RunConfig:
     agent: dict[str, Any] = field(default_factory=dict)
     monitors: MonitorConfig = field(default_factory=MonitorConfig)
     start_steps: int = 5000  # online: uniform random actions before learning starts
+    reward_transform: str = "none"
+    sampler: str = "uniform"
 
     def __post_init__(self) -> None:
         agent_class(self.algorithm)
@@ -95,6 +110,15 @@ class RunConfig:
                              f"batch_size={self.batch_size}")
         if not 0.0 < self.subset <= 1.0:
             raise ValueError(f"subset must lie in (0, 1], got {self.subset}")
+        if self.reward_transform not in REWARD_TRANSFORMS:
+            raise ValueError(f"unknown reward_transform {self.reward_transform!r}; known: "
+                             f"{sorted(REWARD_TRANSFORMS)}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {self.sampler!r}; known: {list(SAMPLERS)}")
+        if online and (self.reward_transform, self.sampler) != (
+                KEY_DEFAULTS["reward_transform"], KEY_DEFAULTS["sampler"]):
+            raise ValueError("reward_transform and sampler are options of offline data; an "
+                             f"online run ({self.dataset!r}) takes neither")
 
     @property
     def online(self) -> bool:
@@ -107,11 +131,16 @@ class RunConfig:
         return dataclasses.asdict(self.resolved())
 
     def key_dict(self) -> dict[str, Any]:
-        """:meth:`to_dict` without the fields that never change a run's numbers."""
+        """:meth:`to_dict` without the fields that never change a run's numbers, and without
+        the later fields of :data:`KEY_DEFAULTS` where they hold their default (old keys stay
+        valid)."""
         d = self.to_dict()
         for part, names in NOT_IN_KEY.items():
             for name in names:
                 d[part].pop(name, None)
+        for name, default in KEY_DEFAULTS.items():
+            if d.get(name) == default:
+                d.pop(name)
         return d
 
     @classmethod

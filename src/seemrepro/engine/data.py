@@ -14,7 +14,13 @@ from seemrepro import seeds
 from seemrepro.datasets.minari_io import subset
 from seemrepro.datasets.resolve import reference_for, resolve_dataset, synthetic
 from seemrepro.engine.config import RunConfig
-from seemrepro.rl.buffers import Batch, TransitionBuffer
+from seemrepro.rl.buffers import (
+    Batch,
+    TransitionBuffer,
+    oper_r_weights,
+    transform_rewards,
+    transition_returns,
+)
 
 
 @dataclass
@@ -33,6 +39,10 @@ def online_env_id(dataset: str) -> str:
 
 
 def prepare(config: RunConfig, device: torch.device) -> Prepared:
+    """A run's data: the dataset, its X% subset, the OPER-R sampling weights (from the
+    dataset's episode returns) when ``config.sampler`` asks for them, the rewards shaped by
+    ``config.reward_transform``, then the states standardized; the stored dataset is never
+    changed."""
     if config.online:
         env_id = online_env_id(config.dataset)
         import gymnasium as gym
@@ -49,6 +59,11 @@ def prepare(config: RunConfig, device: torch.device) -> Prepared:
         return Prepared(empty, torch.zeros(s_dim), torch.ones(s_dim), env_id, empty)
     source = resolve_dataset(config.dataset)
     data = subset(source, config.subset, config.subset_seed)
+    if config.sampler == "oper-r":
+        data = data.with_sample_weights(oper_r_weights(sampling_returns(source, data)))
+    if config.reward_transform != "none":
+        data = dataclasses.replace(
+            data, rewards=transform_rewards(config.reward_transform, data.rewards))
     if config.normalize_states:
         mean, std = data.state_stats()
     else:
@@ -56,6 +71,20 @@ def prepare(config: RunConfig, device: torch.device) -> Prepared:
     data = dataclasses.replace(data, states=(data.states - mean) / std,
                                next_states=(data.next_states - mean) / std).to(device)
     return Prepared(data, mean, std, source.metadata.get("env_id"), source)
+
+
+def sampling_returns(source: TransitionBuffer, data: TransitionBuffer) -> torch.Tensor:
+    """The episode return of each of ``data``'s transitions, computed on the whole ``source``
+    (an X% subset keeps no episode structure) from its raw rewards, before any
+    ``reward_transform``, as the official OPER-R code does (returns come from the loaded
+    D4RL trajectories, before ``reward_scale``)."""
+    returns = transition_returns(source)
+    idx = data.metadata.get("subset_indices")
+    if idx is None and len(data) == len(source):
+        return returns
+    if idx is None or len(idx) != len(data):
+        raise ValueError("the training data is neither the dataset nor a subset of it")
+    return returns[torch.as_tensor(idx, dtype=torch.long)]
 
 
 class MonitorSetWarning(UserWarning):
