@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -181,12 +182,38 @@ def goal_keys_for(dataset_id: str) -> tuple[str, ...]:
     return ANTMAZE_GOAL_KEYS if any(p.startswith("antmaze") for p in parts) else DEFAULT_GOAL_KEYS
 
 
+def observation_keys(available: Iterable[str], goal_keys: tuple[str, ...]) -> list[str]:
+    """The keys of a dict observation that it is flattened with, in order: those of
+    ``goal_keys`` it has, else all of its keys, sorted. The one rule shared by the dataset
+    readers and the policy evaluator."""
+    present = list(available)
+    return [k for k in goal_keys if k in present] or sorted(present)
+
+
+def flatten_observation(obs: Mapping[str, Any] | np.ndarray, goal_keys: tuple[str, ...], *,
+                        batched: bool = False) -> np.ndarray:
+    """An observation as a flat vector, the way :func:`load` flattens a dataset's states.
+
+    A dict observation (goal-conditioned mazes) is the concatenation of its
+    :func:`observation_keys` (nested dicts recursively); an array is only reshaped. With
+    ``batched`` the leading axis is kept (one row per observation); without it ``obs`` is a
+    single observation, as an environment returns it, and the result is one vector. Pass
+    :func:`goal_keys_for` the dataset id as ``goal_keys`` to get the dataset's state layout.
+    """
+    if isinstance(obs, Mapping):
+        keys = observation_keys(obs.keys(), goal_keys)
+        return np.concatenate([flatten_observation(obs[k], goal_keys, batched=batched)
+                               for k in keys], axis=-1)
+    arr = np.asarray(obs)
+    return arr.reshape(arr.shape[0], -1) if batched else arr.reshape(-1)
+
+
 def _flatten_observation(group: h5py.Group | h5py.Dataset, goal_keys: tuple[str, ...]) -> np.ndarray:
     if isinstance(group, h5py.Dataset):
         arr = group[()]
         return arr.reshape(arr.shape[0], -1)
-    keys = [k for k in goal_keys if k in group] or sorted(group.keys())
-    parts = [_flatten_observation(group[k], goal_keys) for k in keys]
+    parts = [_flatten_observation(group[k], goal_keys)
+             for k in observation_keys(group.keys(), goal_keys)]
     return np.concatenate(parts, axis=1)
 
 
@@ -251,10 +278,7 @@ def _read_flat_generic(dataset_dir: Path, goal_keys: tuple[str, ...]) -> Flat:
     dataset = minari.MinariDataset(dataset_dir / "data")
     parts: dict[str, list[np.ndarray]] = {k: [] for k in FLAT_KEYS}
     for ep in dataset.iterate_episodes():
-        obs = ep.observations
-        if isinstance(obs, dict):
-            keys = [k for k in goal_keys if k in obs] or sorted(obs)
-            obs = np.concatenate([np.asarray(obs[k]).reshape(len(obs[k]), -1) for k in keys], 1)
+        obs = flatten_observation(ep.observations, goal_keys, batched=True)
         n = len(ep.rewards)
         parts["observations"].append(np.asarray(obs, dtype=np.float32))
         parts["actions"].append(np.asarray(ep.actions, dtype=np.float32).reshape(n, -1))

@@ -10,12 +10,16 @@ Ids understood here besides Minari's (which go to :func:`seemrepro.datasets.load
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from seemrepro.rl.buffers import TransitionBuffer
+
+if TYPE_CHECKING:
+    from gymnasium.envs.registration import EnvSpec
 
 # D4RL's reference returns (random, expert policies), used when a dataset carries none.
 D4RL_REFERENCE: dict[str, tuple[float, float]] = {
@@ -77,6 +81,74 @@ def synthetic(steps: int, state_dim: int = 11, action_dim: int = 3, seed: int = 
         terminals=(torch.rand(steps, generator=g) < 0.01).float(), timeouts=torch.zeros(steps),
         episode_starts=torch.tensor([0]))
     return _with_metadata(buffer, f"synthetic/{steps}", None)
+
+
+def evaluation_env(source: TransitionBuffer) -> EnvSpec | str | None:
+    """The environment a policy trained on ``source`` is evaluated in.
+
+    For a Minari dataset, the spec its metadata records: Minari's ``eval_env_spec`` when the
+    dataset has one (D4RL's AntMaze: the evaluation maze with its fixed start and goal), else
+    the ``env_spec`` of the environment that generated the data. The spec carries the
+    environment's arguments and episode length, which a bare ``gym.make(env_id)`` would reset to
+    the registered defaults.
+
+    Our PointMaze datasets (:mod:`seemrepro.datasets.maze`) record the registered
+    ``PointMaze_<Maze>-v3`` spec (maze map, sparse reward, 300 steps) but not the generator's
+    ``continuing_task=True, reset_target=True`` (Minari was handed the env id), and
+    Gymnasium-Robotics' PointMaze defaults to ``reset_target=False``; the generator's arguments
+    (:func:`seemrepro.datasets.maze.make_maze_env`, where the reference scores were measured)
+    are laid over the recorded ones, so the evaluation maze is the data's.
+
+    Buffers with no metadata file (``rollout/…``, online runs) give their env id; ``None``
+    when there is no environment at all (``synthetic/…``).
+    """
+    import dataclasses
+
+    from seemrepro.datasets.minari_io import read_metadata
+
+    meta = source.metadata
+    path, dataset_id = meta.get("path"), str(meta.get("dataset_id") or "")
+    if path:
+        recorded = read_metadata(Path(str(path)), dataset_id)
+        text = recorded.get("eval_env_spec") or recorded.get("env_spec")
+        if isinstance(text, str):
+            spec = env_spec_from_json(text)
+            recipe = _maze_recipe_kwargs(dataset_id)
+            if recipe:
+                spec = dataclasses.replace(spec, kwargs={**spec.kwargs, **recipe})
+            return spec
+    env_id = meta.get("env_id")
+    return str(env_id) if env_id else None
+
+
+@lru_cache(maxsize=8)
+def _maze_recipe_kwargs(dataset_id: str) -> dict[str, Any]:
+    """The arguments our maze generator made the environment of ``dataset_id`` with (empty
+    for any other id)."""
+    from seemrepro.datasets.maze import MAZES, make_maze_env, maze_dataset_id
+
+    maze = {maze_dataset_id(m): m for m in MAZES}.get(dataset_id)
+    if maze is None:
+        return {}
+    env = make_maze_env(maze)
+    try:
+        return dict(env.spec.kwargs) if env.spec else {}
+    finally:
+        env.close()
+
+
+def env_spec_from_json(text: str) -> EnvSpec:
+    """A Minari metadata spec as a Gymnasium ``EnvSpec``; fields this Gymnasium does not know
+    (``apply_api_compatibility``, ``autoreset`` of specs written with older versions) are
+    dropped, as Minari itself does."""
+    import dataclasses
+    import json
+
+    from gymnasium.envs.registration import EnvSpec
+
+    fields = {f.name for f in dataclasses.fields(EnvSpec) if f.init}
+    parsed = {k: v for k, v in json.loads(text).items() if k in fields}
+    return EnvSpec.from_json(json.dumps(parsed))
 
 
 def _make_env(env_id: str) -> Any:
