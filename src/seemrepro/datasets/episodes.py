@@ -17,7 +17,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from seemrepro.datasets.minari_io import DEFAULT_GOAL_KEYS, FLAT_FILE, write_integrity
+from seemrepro.datasets.minari_io import (
+    DEFAULT_GOAL_KEYS,
+    FLAT_FILE,
+    flatten_observation,
+    write_integrity,
+)
 from seemrepro.runtime import environment_variable
 
 REF_EPISODES = 50
@@ -25,10 +30,7 @@ REF_EPISODES = 50
 
 def flatten_obs(obs: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
     """Dict observations as the loader flattens them: the observation, then the goal."""
-    if not isinstance(obs, dict):
-        return obs.reshape(obs.shape[0], -1)
-    keys = [k for k in DEFAULT_GOAL_KEYS if k in obs] or sorted(obs)
-    return np.concatenate([np.asarray(obs[k]).reshape(len(obs[k]), -1) for k in keys], 1)
+    return flatten_observation(obs, DEFAULT_GOAL_KEYS, batched=True)
 
 
 @dataclass
