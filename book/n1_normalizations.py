@@ -179,9 +179,9 @@ glue("n1_steps", first.steps, display=False)
 #
 # **Scale.** The paper's runs are 1M steps on D4RL; ours are short runs on our own
 # gymnasium-v5 datasets, whose experts are weaker than D4RL's (see {doc}`appendix_datasets`).
-# Without target EMA the unregularized critic diverges within the first thousands of steps
-# here, so the comparison is about which variants diverge at all and how high their SEEM
-# rises, not about slow drifts over a million steps. X holds M transitions, fewer than the
+# Without target EMA the unregularized critic diverges early here (see the table above), so
+# the comparison is about which variants diverge at all and how high their SEEM rises, not
+# about slow drifts over a million steps. X holds M transitions, fewer than the
 # paper's 2,560 at the book profile, to keep SEEM every few hundred steps affordable on two
 # CPU cores. The dropout rate and weight-decay strength are not given in the paper; other
 # values could behave differently.

@@ -145,7 +145,16 @@ for rule in rules:
                      "bounded runs": int(part["diverged at"].isna().sum()),
                      "median lead": float(lead.median()) if len(lead) else np.nan})
 rule_table = pd.DataFrame(per_rule)
-plots.table(rule_table, formats={"median lead": "{:.0f}"})
+display(plots.table(rule_table, formats={"median lead": "{:.0f}"}))
+display(Markdown(" ".join(
+    f"*{r['rule']}* fired no later than the inflation in {r['fired first (lead ≥ 0)']} of "
+    f"{r['diverged runs']} diverged runs and fired in {r['false alarms']} of "
+    f"{r['bounded runs']} bounded runs (false alarms)"
+    + (f"; its median lead is {r['median lead']:.0f} steps." if np.isfinite(r["median lead"])
+       else ".")
+    for r in per_rule)
+    + "".join(f" *{r['rule']}* also fires in most bounded runs, so its lead says little about "
+              "divergence." for r in per_rule if r["false alarms"] > r["bounded runs"] / 2)))
 
 # %%
 fig, axes = plots.figure(1, 1, width=7.5, height=2.4)
@@ -177,13 +186,14 @@ display(Markdown(
 # comparison with other signals. At the {glue:text}`w1_checkpoint` checkpoint the normalized
 # SEEM's AUC is {glue:text}`w1_seem_auc:.2f` and Q magnitude's {glue:text}`w1_q_auc:.2f`.
 #
-# **Scale and limits.** One algorithm (TD3 without target EMA) on two datasets; the diverging
-# runs are the unregularized, dropout, weight-decay, WeightNorm and weakly cloned critics, so
-# the population mixes "which regularizer" with "will it diverge", and a signal that reacts
-# to a regularizer itself (BatchNorm or LayerNorm changing the features' rank, for instance)
-# can look predictive for that reason. Without target EMA divergence comes within a few
-# hundred steps here, so the early checkpoints are few monitoring intervals apart. The AUCs
-# rest on a few dozen runs; their intervals are wide.
+# **Scale and limits.** One algorithm (TD3 without target EMA) on two datasets. Whether a
+# run diverges depends mostly on its critic's regularizer, so the population mixes "which
+# regularizer" with "will it diverge", and a signal that reacts to a regularizer itself
+# (BatchNorm or LayerNorm changing the features' rank, for instance) can look predictive for
+# that reason. Without target EMA most diverging runs inflate early (see N1's table), so the
+# early checkpoints are few monitoring intervals apart, and after the earliest one few
+# diverged runs are left that have not yet inflated. The AUCs rest on a few dozen runs; their
+# intervals are wide.
 
 # %%
 # NBVAL_CHECK_OUTPUT
