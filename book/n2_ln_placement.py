@@ -159,6 +159,8 @@ glue("n2_inflated", int(runs["Q inflated at"].notna().sum()), display=False)
 glue("n2_steps", f"{first.steps:,}", display=False)
 ranked = summary["mean score"].dropna().sort_values(ascending=False)
 paper_order = sorted(paper, key=lambda p: -paper[p])
+# the registered margin also says when scores cannot be told apart
+uninformative = len(ranked) > 1 and float(ranked.max() - ranked.min()) <= score_margin
 
 
 def placement_mean(name: str) -> str:
@@ -176,6 +178,10 @@ display(Markdown("\n".join([
     f"* {full}: {placement_mean(full)}; the best partial placement: "
     + (f"{best_partial}, {placement_mean(best_partial)}" if best_partial
        else "none has a score") + f"; without LayerNorm: {placement_mean('none')}.",
+    *([(f"* **Every scored placement's mean lies within {score_margin:g} points of the "
+        f"others** ({ranked.min():.1f} to {ranked.max():.1f}): no placement learns a better "
+        "policy than another here, so the score statements hold without telling placements "
+        "apart; only the divergence column separates them.")] if uninformative else []),
     (f"* {full} " + (f"ranks {rank_of(means, full)} of {len(ranked)} placements with a score"
                      if pd.notna(means[full]) else "has no score")
      + f" here; in Table 5 it ranks {paper_order.index(full) + 1} of {len(paper)} (second to its "
@@ -211,5 +217,7 @@ print(f"N2 verdict: {full} "
       + (f"ranks {rank_of(means, full)} of {len(ranked)} scored placements"
          if pd.notna(means[full]) else "has no score")
       + f"; {int(full_runs['diverged at'].notna().sum())} of {len(full_runs)} of its runs "
-      f"diverged, {int(runs['diverged at'].notna().sum())} of {len(runs)} in all: "
-      f"{'PASS' if all(parts.values()) else 'FAIL'}")
+      f"diverged, {int(runs['diverged at'].notna().sum())} of {len(runs)} in all"
+      + (f"; every scored mean within {score_margin:g} points, so the scores do not tell "
+         "placements apart" if uninformative else "")
+      + f": {'PASS' if all(parts.values()) else 'FAIL'}")
