@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 
-def mlp(input_dim: int, hidden: tuple[int, ...], output_dim: int) -> nn.Sequential:
+def mlp(input_dim: int, hidden: Sequence[int], output_dim: int, *,
+        activation: Callable[[], nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Linear layers of widths ``hidden``, each followed by ``activation()``, then a Linear
+    output layer."""
     layers: list[nn.Module] = []
     width = input_dim
     for h in hidden:
-        layers += [nn.Linear(width, h), nn.ReLU()]
+        layers += [nn.Linear(width, h), activation()]
         width = h
     layers.append(nn.Linear(width, output_dim))
     return nn.Sequential(*layers)

@@ -78,6 +78,7 @@ from torch import nn
 from seemrepro.core.critics import CriticConfig
 from seemrepro.rl.agents.base import Agent, AgentConfig, batch_mean
 from seemrepro.rl.buffers import Batch
+from seemrepro.rl.networks import mlp
 from seemrepro.rl.stacked import PlainNamedStack, StackedLinear, StackedSequential
 
 __all__ = ["DiffQL", "DiffQLConfig", "DiffusionActor", "StackedDiffusionActor", "VPSchedule",
@@ -180,16 +181,6 @@ def sinusoidal_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float64) / half)
     args = t.to(torch.float64).unsqueeze(-1) * freqs
     return torch.cat([args.cos(), args.sin()], dim=-1).float()
-
-
-def mish_mlp(input_dim: int, hidden: Sequence[int], output_dim: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    width = input_dim
-    for h in hidden:
-        layers += [nn.Linear(width, h), nn.Mish()]
-        width = h
-    layers.append(nn.Linear(width, output_dim))
-    return nn.Sequential(*layers)
 
 
 def _stack_mlp(members: Sequence[nn.Sequential]) -> StackedSequential:
@@ -308,7 +299,7 @@ class DiffusionActor(_DiffusionHead):
         super().__init__()
         self.time_net = nn.Sequential(nn.Linear(time_dim, 2 * time_dim), nn.Mish(),
                                       nn.Linear(2 * time_dim, time_dim))
-        self.net = mish_mlp(state_dim + action_dim + time_dim, hidden, action_dim)
+        self.net = mlp(state_dim + action_dim + time_dim, hidden, action_dim, activation=nn.Mish)
         self.sample_seed: torch.Tensor
         # drawn from the RNG the agent seeds for this member's networks
         self.register_buffer("sample_seed", torch.randint(0, 2**62, ()))
