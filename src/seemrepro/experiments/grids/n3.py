@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from seemrepro.engine.config import MonitorConfig, RunConfig
+from seemrepro.engine.config import RunConfig
+from seemrepro.experiments.grids import scored_monitors
 from seemrepro.experiments.spec import Grid
 from seemrepro.runtime import by_profile
 
@@ -27,12 +28,7 @@ PAPER_SCORES = (1.6, 72.7, 1.0, 35.0)
 def grid(profile: str) -> Grid:
     steps = by_profile(profile, smoke=400, book=10_000, paper=1_000_000)
     seeds = by_profile(profile, smoke=[0], book=[0, 1, 2], paper=list(range(5)))
-    every = by_profile(profile, smoke=100, book=1000, paper=10_000)
-    monitors = MonitorConfig(
-        q_every=by_profile(profile, smoke=50, book=100, paper=1000), seem_every=every,
-        seem_samples=by_profile(profile, smoke=256, book=1024, paper=2560),
-        eval_every=steps, eval_episodes=by_profile(profile, smoke=2, book=5, paper=10),
-        checkpoint_every=by_profile(profile, smoke=200, book=1000, paper=10_000))
+    monitors = scored_monitors(profile, steps, book_samples=1024)
     return Grid.over_seeds(
         {f"{env} · {name}": RunConfig("td3", dataset, steps=steps, subset=SUBSET,
                                       monitors=monitors,
