@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import pytest
+from shared_checks import write_antmaze_like
 
 from seemrepro import seeds
 from seemrepro.datasets import resolve_dataset
@@ -33,7 +33,6 @@ from seemrepro.engine import MonitorConfig, RunConfig, train
 from seemrepro.engine.monitors.evaluation import observation_flattener, scored_by_success
 from seemrepro.rl.buffers import TransitionBuffer
 from seemrepro.rl.evaluation import evaluate_episodes, evaluate_returns, make_env
-from seemrepro.runtime import environment_variable
 
 UMAZE = "seemrepro/pointmaze/umaze-v0"
 TINY = {"actor_hidden": [32, 32], "critic": {"hidden": [32, 32]}}
@@ -153,26 +152,7 @@ ANTMAZE_ID = "D4RL/antmaze/umaze-v1"
 def write_antmaze(root: Path) -> None:
     """Two short episodes shaped like Minari's D4RL AntMaze, with an evaluation maze whose
     start and goal are fixed (the spec Minari records as ``eval_env_spec``)."""
-    robotics = pytest.importorskip("gymnasium_robotics")
-    import minari
-    from minari.data_collector.episode_buffer import EpisodeBuffer
-
-    gym.register_envs(robotics)
-    rng = np.random.default_rng(0)
-    box = lambda n: gym.spaces.Box(-np.inf, np.inf, (n,), np.float64)
-    space = gym.spaces.Dict({"achieved_goal": box(2), "desired_goal": box(2),
-                             "observation": box(27)})
-    buffers = []
-    for k, n in enumerate((20, 30)):
-        obs = {"observation": rng.normal(size=(n + 1, 27)),
-               "achieved_goal": rng.uniform(-2, 2, (n + 1, 2)),
-               "desired_goal": np.tile(rng.uniform(-2, 2, 2), (n + 1, 1))}
-        truncations = np.zeros(n, bool)
-        truncations[-1] = True
-        buffers.append(EpisodeBuffer(id=k, observations=obs,
-                                     actions=rng.uniform(-1, 1, (n, 8)).astype(np.float32),
-                                     rewards=np.zeros(n), terminations=np.zeros(n, bool),
-                                     truncations=truncations))
+    gym.register_envs(pytest.importorskip("gymnasium_robotics"))
     r, g = "r", "g"
     spec = gym.spec("AntMaze_UMaze-v4")
     eval_spec = dataclasses.replace(
@@ -180,12 +160,9 @@ def write_antmaze(root: Path) -> None:
         kwargs={**spec.kwargs, "continuing_task": True, "reset_target": False,
                 "maze_map": [[1, 1, 1, 1, 1], [1, 0, 0, r, 1], [1, 0, 1, 1, 1],
                              [1, 0, 0, g, 1], [1, 1, 1, 1, 1]]})
-    with environment_variable("MINARI_DATASETS_PATH", str(root)), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        minari.create_dataset_from_buffers(
-            ANTMAZE_ID, buffers, env=gym.spec("AntMaze_UMaze-v4"), eval_env=eval_spec,
-            observation_space=space, action_space=gym.spaces.Box(-1, 1, (8,), np.float32),
-            ref_min_score=0.0, ref_max_score=300.0)
+    write_antmaze_like(root, ANTMAZE_ID, env_id="AntMaze_UMaze-v4", episode_lengths=(20, 30),
+                       successes=(0, 0), goal_range=(-2.0, 2.0), ref_max_score=300.0,
+                       eval_env=eval_spec)
 
 
 def test_antmaze_evaluates_in_the_recorded_eval_maze_and_scores_success(

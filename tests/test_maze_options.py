@@ -7,13 +7,12 @@ their defaults, so the keys of every run stored before they existed stay valid.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from shared_checks import write_antmaze_like
 
 from seemrepro import seeds
 from seemrepro.datasets import load_subset, resolve_dataset
@@ -33,7 +32,6 @@ from seemrepro.rl.buffers import (
     transform_rewards,
     transition_returns,
 )
-from seemrepro.runtime import environment_variable
 
 ANTMAZE_ID = "D4RL/antmaze/large-play-v1"
 SMALL = {"critic": {"hidden": [16, 16]}, "actor_hidden": [16, 16]}
@@ -161,48 +159,15 @@ def test_prepare_shapes_rewards_and_weights_a_subset() -> None:
 
 
 # -- real AntMaze ids -------------------------------------------------------------------------
-def write_antmaze_like(root: Path, dataset_id: str = ANTMAZE_ID) -> list[dict[str, np.ndarray]]:
-    """A small dataset as Minari stores D4RL's AntMaze (dict observations, 8 actions, sparse
-    0/1 rewards), written by Minari alone (no flat copy, no integrity record)."""
-    robotics = pytest.importorskip("gymnasium_robotics")
-    import minari
-    from minari.data_collector.episode_buffer import EpisodeBuffer
-
-    gym.register_envs(robotics)
-    rng = np.random.default_rng(0)
-    box = lambda n: gym.spaces.Box(-np.inf, np.inf, (n,), np.float64)
-    space = gym.spaces.Dict({"achieved_goal": box(2), "desired_goal": box(2),
-                             "observation": box(27)})
-    observations, buffers = [], []
-    for k, n in enumerate((30, 25, 45)):
-        obs = {"observation": rng.normal(size=(n + 1, 27)),
-               "achieved_goal": rng.uniform(0, 20, (n + 1, 2)),
-               "desired_goal": np.tile(rng.uniform(0, 20, 2), (n + 1, 1))}
-        rewards = np.zeros(n)
-        rewards[n - k * 5:] = 1.0  # 0, 5 and 10 successful steps
-        truncations = np.zeros(n, bool)
-        truncations[-1] = True
-        observations.append(obs)
-        buffers.append(EpisodeBuffer(id=k, observations=obs,
-                                     actions=rng.uniform(-1, 1, (n, 8)).astype(np.float32),
-                                     rewards=rewards, terminations=np.zeros(n, bool),
-                                     truncations=truncations))
-    with environment_variable("MINARI_DATASETS_PATH", str(root)), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        minari.create_dataset_from_buffers(
-            dataset_id, buffers, env=gym.spec("AntMaze_Large-v4"), observation_space=space,
-            action_space=gym.spaces.Box(-1, 1, (8,), np.float32), ref_min_score=0.0,
-            ref_max_score=1.0)
-    return observations
-
-
 @pytest.fixture()
 def antmaze_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                  ) -> list[dict[str, np.ndarray]]:
     monkeypatch.setenv("SEEMREPRO_DATASETS_PATH", str(tmp_path / "project"))
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "user"))
     monkeypatch.setenv("SEEMREPRO_RUNS", str(tmp_path / "runs"))
-    return write_antmaze_like(tmp_path / "project")
+    return write_antmaze_like(tmp_path / "project", ANTMAZE_ID, env_id="AntMaze_Large-v4",
+                              episode_lengths=(30, 25, 45), successes=(0, 5, 10),
+                              goal_range=(0.0, 20.0), ref_max_score=1.0)
 
 
 def test_antmaze_ids_keep_the_ant_position(antmaze_root: list[dict[str, np.ndarray]]) -> None:

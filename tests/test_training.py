@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from shared_checks import assert_same_runs
 
 from seemrepro.core.critics import make_critic
 from seemrepro.datasets import resolve as rollouts
@@ -108,10 +109,7 @@ def test_batched_seeds_match_sequential_runs() -> None:
     cfg = config(agent={**SMALL, "critic": {"hidden": [32, 32], "norm": "layernorm"}})
     batched = train(cfg, seeds=[0, 1, 2], progress=False)
     alone = train(cfg, seeds=[0, 1, 2], batched=False, progress=False)
-    for b, a in zip(batched, alone):
-        assert [r[:3] for r in b.rows] == [r[:3] for r in a.rows]
-        np.testing.assert_allclose([r[3] for r in b.rows], [r[3] for r in a.rows],
-                                   rtol=1e-4, atol=1e-5)
+    assert_same_runs(batched, alone)
 
 
 def test_divergence_ends_the_run_and_the_sweep_goes_on(tmp_path: Path) -> None:
@@ -161,11 +159,8 @@ def test_runs_differing_in_data_and_member_scalars_batch_exactly_as_alone() -> N
     assert [len(g) for g in batch_groups(runs)] == [4]  # one batched model
     grouped = train_runs(runs, progress=False)
     alone = train_runs(runs, batched=False, progress=False)
-    for g, a in zip(grouped, alone, strict=True):
-        assert g.config == a.config.resolved()
-        assert [r[:3] for r in g.rows] == [r[:3] for r in a.rows]
-        np.testing.assert_allclose([r[3] for r in g.rows], [r[3] for r in a.rows],
-                                   rtol=1e-4, atol=1e-5)
+    assert [g.config for g in grouped] == [a.config.resolved() for a in alone]
+    assert_same_runs(grouped, alone)
 
 
 def test_batch_groups_split_what_cannot_share_one_model() -> None:
