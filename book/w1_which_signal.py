@@ -56,6 +56,7 @@ from seemrepro.core.warning import (
     checkpoint_aucs,
     lead_times,
     positive_seem_rule,
+    rule_summary,
     surge_rule,
 )
 from seemrepro.experiments import get_claim, grid_runs
@@ -131,19 +132,8 @@ plots.table(early_wide, precision=2)
 # ## Lead time of the rules fixed in advance
 
 # %%
-leads = pd.DataFrame([row for rule in rules for row in lead_times(population, rule)])
-per_rule = []
-for rule in rules:
-    part = leads[leads.rule == rule.name]
-    hit = part[part["diverged at"].notna()]
-    lead = hit["lead"].dropna().astype(float)
-    per_rule.append({"rule": rule.name, "diverged runs": len(hit),
-                     "fired first (lead ≥ 0)": int((lead >= 0).sum()),
-                     "fired late (lead < 0)": int((lead < 0).sum()),
-                     "never fired": int(hit["fired at"].isna().sum()),
-                     "false alarms": int(part["false alarm"].sum()),
-                     "bounded runs": int(part["diverged at"].isna().sum()),
-                     "median lead": float(lead.median()) if len(lead) else np.nan})
+rule_rows = {rule.name: lead_times(population, rule) for rule in rules}
+per_rule = [rule_summary(name, rows) for name, rows in rule_rows.items()]
 rule_table = pd.DataFrame(per_rule)
 display(plots.table(rule_table, formats={"median lead": "{:.0f}"}))
 display(Markdown(" ".join(
@@ -158,8 +148,8 @@ display(Markdown(" ".join(
 
 # %%
 fig, axes = plots.figure(1, 1, width=7.5, height=2.4)
-lead_strip(axes[0], {rule.name: leads[(leads.rule == rule.name)]["lead"].dropna()
-                     .to_numpy(float) for rule in rules})
+lead_strip(axes[0], {name: np.array([r["lead"] for r in rows if r["lead"] is not None],
+                                     dtype=float) for name, rows in rule_rows.items()})
 
 # %% [markdown]
 # One point per diverged run whose rule fired; right of the dotted line the rule fired before

@@ -110,3 +110,18 @@ def test_named_colors_keep_the_fixed_ones_and_give_the_others_distinct_colours()
     colors = named_colors(["none", "LN", "BN", "WN"], {"none": "#c44e52", "LN": "#4c72b0"})
     assert colors["none"] == "#c44e52" and colors["LN"] == "#4c72b0"
     assert len(set(colors.values())) == 4
+
+
+def test_rule_summary_counts_hits_late_misses_and_false_alarms() -> None:
+    from seemrepro.core.warning import rule_summary
+
+    rows = [{"fired at": 100, "diverged at": 300, "lead": 200, "false alarm": False},
+            {"fired at": 400, "diverged at": 300, "lead": -100, "false alarm": False},
+            {"fired at": None, "diverged at": 300, "lead": None, "false alarm": False},
+            {"fired at": 50, "diverged at": None, "lead": None, "false alarm": True},
+            {"fired at": None, "diverged at": None, "lead": None, "false alarm": False}]
+    summary = rule_summary("r", rows)
+    assert summary == {"rule": "r", "diverged runs": 3, "fired first (lead ≥ 0)": 1,
+                       "fired late (lead < 0)": 1, "never fired": 1, "false alarms": 1,
+                       "bounded runs": 2, "median lead": 50.0}
+    assert math.isnan(float(rule_summary("r", rows[3:])["median lead"]))  # type: ignore[arg-type]

@@ -191,3 +191,18 @@ def lead_times(runs: Sequence[RunRecord], rule: WarningRule) -> list[dict[str, o
                      "diverged at": run.event_at, "lead": lead,
                      "false alarm": fired is not None and run.event_at is None})
     return rows
+
+
+def rule_summary(name: str, rows: Sequence[Mapping[str, object]]) -> dict[str, object]:
+    """One rule's record over a population, from its :func:`lead_times` rows: among diverged
+    runs, how often it fired first (lead ≥ 0), late or never; its false alarms among bounded
+    runs; and its median lead (NaN when it never fired in time to have one)."""
+    diverged = [r for r in rows if r["diverged at"] is not None]
+    leads = [float(r["lead"]) for r in diverged if r["lead"] is not None]  # type: ignore[arg-type]
+    return {"rule": name, "diverged runs": len(diverged),
+            "fired first (lead ≥ 0)": sum(lead >= 0 for lead in leads),
+            "fired late (lead < 0)": sum(lead < 0 for lead in leads),
+            "never fired": sum(r["fired at"] is None for r in diverged),
+            "false alarms": sum(bool(r["false alarm"]) for r in rows),
+            "bounded runs": len(rows) - len(diverged),
+            "median lead": float(np.median(leads)) if leads else math.nan}
