@@ -9,6 +9,7 @@ Minari's D4RL AntMaze.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,30 @@ def test_locomotion_recorded_spec_is_the_registered_environment() -> None:
     finally:
         recorded.close()
         bare.close()
+
+
+@needs_umaze
+def test_cli_trains_with_reward_transform_and_sampler(tmp_path: Path) -> None:
+    """``--reward-transform`` and ``--sampler`` reach the stored run's config and key."""
+    from seemrepro.cli import main
+
+    argv = ["train", "td3", "--dataset", UMAZE, "--steps", "10", "--batch-size", "16",
+            "--set", "critic.hidden=[16]", "--monitor", "seem_every=0", "--monitor", "q_every=5",
+            "--runs", str(tmp_path), "--no-progress"]
+    assert main([*argv, "--reward-transform", "antmaze", "--sampler", "oper-r"]) == 0
+    assert main(argv) == 0  # the defaults: another run, whose key omits both fields
+    configs = [json.loads(p.read_text()) for p in tmp_path.glob("*/*/config.json")]
+    assert sorted((c.get("reward_transform", "-"), c.get("sampler", "-")) for c in configs) == [
+        ("-", "-"), ("antmaze", "oper-r")]
+    assert main([*argv, "--sampler", "prioritized"]) == 2
+
+
+@needs_umaze
+def test_q_bound_reads_the_shaped_rewards() -> None:
+    """The Q-inflation bound max|r|/(1−γ) is over the rewards the critic is trained on."""
+    from seemrepro.experiments.events import q_bound
+
+    plain = RunConfig("td3", UMAZE, steps=10)
+    assert q_bound(plain) == pytest.approx(1.0 / (1 - 0.99))
+    shaped = dataclasses.replace(plain, reward_transform="antmaze")
+    assert q_bound(shaped) == pytest.approx(10 * q_bound(plain))

@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 from seemrepro.engine import MonitorConfig, RunConfig, RunResult, RunStore, train
 from seemrepro.engine.versions import data_fingerprint
 from seemrepro.rl.agents import ALGORITHMS, agent_class, make_config
+from seemrepro.rl.buffers import REWARD_TRANSFORMS, SAMPLERS
 from seemrepro.runtime import PROFILES, default_threads, set_threads
 
 PROG = "seemrepro"
@@ -203,6 +204,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sequential", action="store_true",
                    help="train seeds one after another instead of as one batched model")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--reward-transform", choices=sorted(REWARD_TRANSFORMS), default="none",
+                   help="offline: reward shaping of the training data (antmaze: +10 on success)")
+    p.add_argument("--sampler", choices=SAMPLERS, default="uniform",
+                   help="offline: minibatch sampler (oper-r: return-based rebalancing)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -290,7 +295,8 @@ def run_training(args: argparse.Namespace) -> None:
     for dataset, subset, point in itertools.product(datasets, subsets, grid):
         config = RunConfig(args.algorithm, dataset, seed=args.seeds[0], steps=args.steps,
                            batch_size=args.batch_size, subset=subset,
-                           agent=nest(base + point), monitors=mon)
+                           agent=nest(base + point), monitors=mon,
+                           reward_transform=args.reward_transform, sampler=args.sampler)
         config.resolved()  # unknown or ill-typed options fail here, before any training
         configs.append((config, point))
     for dataset in datasets:  # a bad or missing dataset fails before any training too

@@ -14,18 +14,23 @@ from seemrepro.engine.config import RunConfig, RunResult
 
 
 @functools.lru_cache(maxsize=64)
-def _max_abs_reward(dataset: str, subset: float, subset_seed: int) -> float:
+def _max_abs_reward(dataset: str, subset: float, subset_seed: int, reward_transform: str
+                    ) -> float:
     from seemrepro.datasets import load_subset
+    from seemrepro.rl.buffers import transform_rewards
 
-    return float(load_subset(dataset, subset, subset_seed).rewards.abs().max())
+    rewards = load_subset(dataset, subset, subset_seed).rewards
+    return float(transform_rewards(reward_transform, rewards).abs().max())
 
 
 def q_bound(config: RunConfig) -> float:
-    """max|r| / (1 − γ) over the run's training data (its X% subset)."""
+    """max|r| / (1 − γ) over the run's training data (its X% subset, rewards shaped by its
+    ``reward_transform``)."""
     if config.online:
         raise ValueError("q_bound needs an offline run (online data has no fixed max |r|)")
     gamma = float(config.resolved().agent["gamma"])
-    return _max_abs_reward(config.dataset, config.subset, config.subset_seed) / (1.0 - gamma)
+    return _max_abs_reward(config.dataset, config.subset, config.subset_seed,
+                           config.reward_transform) / (1.0 - gamma)
 
 
 def inflated_at(run: RunResult) -> int | None:
