@@ -13,6 +13,7 @@ from seemrepro.engine.config import MonitorConfig, RunConfig, RunResult
 from seemrepro.experiments.scores import (
     at_least,
     beside_paper,
+    best_value,
     final_value,
     mean_over,
     rank_of,
@@ -153,3 +154,30 @@ def test_score_dots_and_q_curves_draw_every_run() -> None:
     q_curves(axes[1], {name: [r.series("q_abs_max") for r in rs]
                        for name, rs in VARIANTS.items()}, q_bound=50.0)
     assert len(axes[1].get_lines()) == 6 and axes[1].get_yscale() == "log"
+
+
+def curve_run(scores: list[float], *, steps: int | None = None) -> RunResult:
+    """Evaluated at step 0 (score 0) and every 100 steps after it, ``scores`` in order; the
+    run lasts ``steps`` (default: to its last evaluation)."""
+    config = RunConfig("td3", "seemrepro/hopper/medium-v0",
+                       steps=steps or 100 * max(1, len(scores)),
+                       monitors=MonitorConfig(q_every=100, eval_every=100))
+    rows = [(0, 0, "normalized_score", 0.0)]
+    rows += [(100 * (i + 1), 0, "normalized_score", v) for i, v in enumerate(scores)]
+    return RunResult(config, rows, None, 1.0)
+
+
+def test_the_average_of_the_last_evaluations_and_the_best() -> None:
+    rising_then_falling = curve_run([10.0, 80.0, 40.0, 20.0])
+    assert final_value(rising_then_falling, last=2) == 30.0
+    assert final_value(rising_then_falling, last=10) == 37.5  # all four trained evaluations
+    assert best_value(rising_then_falling) == 80.0
+    stopped = curve_run([10.0, 90.0], steps=400)
+    assert math.isnan(final_value(stopped, last=2))  # never evaluated at its last step
+    assert best_value(stopped) == 90.0  # its best before divergence still counts
+    assert math.isnan(best_value(curve_run([])))
+    with pytest.raises(ValueError, match="last"):
+        final_value(rising_then_falling, last=0)
+    runs = run_scores({"v": [rising_then_falling, stopped]}, bound=bound, last=2)
+    assert runs["score"].tolist()[0] == 30.0 and runs["best score"].tolist() == [80.0, 90.0]
+    assert variant_scores(runs).loc["v", "mean best"] == 85.0

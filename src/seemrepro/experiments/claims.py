@@ -8,7 +8,7 @@ train agents, the module that declares its grid of runs. ``seemrepro claims`` an
 
 from __future__ import annotations
 
-from seemrepro.experiments.grids import n1, n2, n3, t6_offline, t9, t10
+from seemrepro.experiments.grids import a3, n1, n2, n3, t6_offline, t9, t10
 from seemrepro.experiments.spec import Claim, Threshold
 from seemrepro.experiments.theory_thresholds import (
     T1_THRESHOLDS,
@@ -129,6 +129,31 @@ N3_THRESHOLDS = (
               "the N3 runs."),
 )
 
+A3_THRESHOLDS = (
+    Threshold("drop_margin", 10.0,
+              "without LN the weak constraint (BC 0.5) peaks, then degrades: the mean over its "
+              "runs of best score − final score exceeds that of LN with the same weight by at "
+              "least value, or Q inflated (passed max|r|/(1−γ)) in a majority of its runs. A "
+              "run's final score is the mean of its last ten of twenty evaluations (the second "
+              "half of training), its best score the best of them",
+              "Fig. 7: with BC 0.5 the score rises, then drops to 0 as Q diverges",
+              "Measured against LN's own drop so that evaluation noise, which makes the best of "
+              "twenty noisy evaluations exceed their later mean anyway, cancels. Ten points: "
+              "two 5-episode evaluations' spread. Fixed before the A3 runs."),
+    Threshold("low_margin", 10.0,
+              "without LN the strong constraint (BC 10) stays low: its mean final score is at "
+              "least value below that of LN with BC 0.5",
+              "Fig. 7: with BC 10 the score stays at 0",
+              "Fixed before the A3 runs."),
+    Threshold("score_margin", 5.0,
+              "with LN the weak constraint is stable and at least as good: none of its runs "
+              "diverges or has Q inflated, and its mean final score is at least every no-LN "
+              "setting's mean final score minus value",
+              "Fig. 7: LN with BC 0.5 is stable and scores highest",
+              "The margin of N2/N3: the spread of a 3-seed, 5-episode mean. Fixed before the "
+              "A3 runs."),
+)
+
 # the checkpoints of "Which signal warns first?", as shares of each run's length
 W1_CHECKPOINTS = (0.02, 0.05, 0.10, 0.20)
 
@@ -202,7 +227,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("A2", "LayerNorm in the critic recovers much of it",
           "Fig. 9: at 1% CQL 50 → 300 points, TD3+BC 70 → 228"),
     Claim("A3", "A BC constraint trades divergence for bias; LN with weak BC gets both",
-          "Fig. 7: weak BC without LN collapses to 0; LN with weak BC stable and high"),
+          "Fig. 7: weak BC without LN collapses to 0; LN with weak BC stable and high",
+          ("a3_bc_weight",), A3_THRESHOLDS, a3.grid),
     Claim("A4", "Diff-QL + LN on the six antmaze datasets",
           "Tables 1-2: average 80.8 (73.1 without OPER-R) against 29.6"),
     Claim("A5", "Ablation: no EMA → EMA → double Q → LN; LN helps most",

@@ -31,16 +31,29 @@ from seemrepro.experiments.events import q_bound
 SCORE, RETURN = "normalized_score", "return"
 # the columns of :func:`run_scores`
 RUN_COLUMNS = ("variant", "seed", "score", "return", "diverged at", "Q bound", "max |Q|",
-               "Q inflated at", "max SEEM")
+               "Q inflated at", "max SEEM", "best score")
 
 
-def final_value(run: RunResult, metric: str = SCORE) -> float:
-    """``metric`` at the run's last step ``config.steps``; NaN when it was not recorded there
-    (a run stopped at divergence was never evaluated). An evaluation at an earlier step (e.g.
-    the fresh policy at step 0) is not a final score."""
+def final_value(run: RunResult, metric: str = SCORE, *, last: int = 1) -> float:
+    """``metric`` at the run's last step ``config.steps``, or with ``last = k`` the mean of its
+    last ``k`` evaluations (steps > 0) up to and including that step (Table 1's "average of the
+    last ten evaluations"). NaN when it was not recorded at the last step (a run stopped at
+    divergence was never evaluated there). An evaluation at an earlier step alone (e.g. the
+    fresh policy at step 0) is not a final score."""
+    if last < 1:
+        raise ValueError(f"last must be at least 1, got {last}")
     steps, values = run.series(metric)
-    last = values[steps == run.config.steps]
-    return float(last[-1]) if last.size else math.nan
+    if not (steps == run.config.steps).any():
+        return math.nan
+    trained = values[steps > 0]
+    return float(trained[-last:].mean())
+
+
+def best_value(run: RunResult, metric: str = SCORE) -> float:
+    """The largest ``metric`` over the run's evaluations after step 0 (Diff-QL's "best score"),
+    whether or not the run reached its last step; NaN when it has none."""
+    steps, values = run.series(metric)
+    return _max_or_nan(values[steps > 0])
 
 
 def _max_or_nan(values: np.ndarray) -> float:
@@ -49,18 +62,19 @@ def _max_or_nan(values: np.ndarray) -> float:
 
 
 def run_scores(variants: Mapping[str, Sequence[RunResult]], *,
-               bound: Callable[[RunConfig], float] = q_bound) -> pd.DataFrame:
+               bound: Callable[[RunConfig], float] = q_bound, last: int = 1) -> pd.DataFrame:
     """One row per run, in the order of ``variants`` (e.g. ``GridRuns.variants``):
 
-    * ``score``, ``return``: :func:`final_value` of ``normalized_score`` and ``return`` (NaN:
-      no evaluation at the last step);
+    * ``score``, ``return``: :func:`final_value` of ``normalized_score`` and ``return`` over the
+      ``last`` evaluations (NaN: no evaluation at the last step);
     * ``diverged at``: the step the run stopped at because max |Q| passed the divergence
       threshold (None: it ran to the end);
     * ``Q bound``: ``bound(config)``, by default
       :func:`seemrepro.experiments.events.q_bound`; ``max |Q|``: the largest
       recorded ``q_abs_max``; ``Q inflated at``: the first monitored step with
       ``q_abs_max > Q bound`` (None: never);
-    * ``max SEEM``: the largest recorded normalized SEEM (NaN when none was recorded).
+    * ``max SEEM``: the largest recorded normalized SEEM (NaN when none was recorded);
+    * ``best score``: :func:`best_value`, the best evaluation after step 0.
     """
     rows = []
     for name, runs in variants.items():
@@ -69,12 +83,13 @@ def run_scores(variants: Mapping[str, Sequence[RunResult]], *,
             q_steps, q_values = run.series("q_abs_max")
             seem = run.series("seem_normalized")[1]
             rows.append({
-                "variant": name, "seed": run.config.seed, "score": final_value(run, SCORE),
-                "return": final_value(run, RETURN), "diverged at": run.diverged_at,
+                "variant": name, "seed": run.config.seed,
+                "score": final_value(run, SCORE, last=last),
+                "return": final_value(run, RETURN, last=last), "diverged at": run.diverged_at,
                 "Q bound": limit, "max |Q|": _max_or_nan(q_values),
                 "Q inflated at": (first_crossing_or_none(q_steps, q_values, limit, strict=True)
                                   if q_values.size else None),
-                "max SEEM": _max_or_nan(seem)})
+                "max SEEM": _max_or_nan(seem), "best score": best_value(run)})
     frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
     for column in ("diverged at", "Q inflated at"):  # whole steps, missing where None
         frame[column] = frame[column].astype("Int64")
@@ -112,6 +127,7 @@ def variant_scores(runs: pd.DataFrame, by: str | Sequence[str] = "variant") -> p
         "diverged": grouped["diverged at"].agg(lambda s: float(s.notna().mean())),
         "Q inflated": grouped["Q inflated at"].agg(lambda s: float(s.notna().mean())),
         "max SEEM": grouped["max SEEM"].max(),
+        "mean best": grouped["best score"].mean(),
     })
 
 
