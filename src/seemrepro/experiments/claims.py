@@ -8,7 +8,7 @@ train agents, the module that declares its grid of runs. ``seemrepro claims`` an
 
 from __future__ import annotations
 
-from seemrepro.experiments.grids import a3, n1, n2, n3, t6_offline, t9, t10
+from seemrepro.experiments.grids import a3, a4, n1, n2, n3, t6_offline, t9, t10
 from seemrepro.experiments.spec import Claim, Threshold
 from seemrepro.experiments.theory_thresholds import (
     T1_THRESHOLDS,
@@ -154,6 +154,25 @@ A3_THRESHOLDS = (
               "A3 runs."),
 )
 
+A4_THRESHOLDS = (
+    Threshold("gain_margin", 5.0,
+              "LN raises Diff-QL: the mean over the three mazes of Diff-QL + LN's mean final "
+              "score (without OPER-R) exceeds Diff-QL's by at least value; and 'ours' (LN, with "
+              "OPER-R on medium and large) ranks first by that mean among TD3+BC, IQL, Diff-QL "
+              "and ours. A final score is the mean of a run's last ten of twenty evaluations, "
+              "as in Table 1",
+              "Tables 1-2: 73.1 with LN (without OPER-R) against 29.6 for Diff-QL; ours 80.8, "
+              "first against TD3+BC 16.4 and IQL 63.0",
+              "Five normalized points: the spread of a mean over seeds and 5-episode "
+              "evaluations. Fixed before the A4 runs."),
+    Threshold("oper_r_gain", 0.0,
+              "OPER-R raises Diff-QL + LN: its mean final score over medium and large exceeds "
+              "that without OPER-R by more than value",
+              "Table 2: 80.8 with OPER-R against 73.1 without (medium and large: 75.5 against "
+              "63.9)",
+              "The paper's direction, with no margin either way. Fixed before the A4 runs."),
+)
+
 # the checkpoints of "Which signal warns first?", as shares of each run's length
 W1_CHECKPOINTS = (0.02, 0.05, 0.10, 0.20)
 
@@ -230,7 +249,8 @@ CLAIMS: tuple[Claim, ...] = (
           "Fig. 7: weak BC without LN collapses to 0; LN with weak BC stable and high",
           ("a3_bc_weight",), A3_THRESHOLDS, a3.grid),
     Claim("A4", "Diff-QL + LN on the six antmaze datasets",
-          "Tables 1-2: average 80.8 (73.1 without OPER-R) against 29.6"),
+          "Tables 1-2: average 80.8 (73.1 without OPER-R) against 29.6",
+          ("a4_maze_table",), A4_THRESHOLDS, a4.grid),
     Claim("A5", "Ablation: no EMA → EMA → double Q → LN; LN helps most",
           "App. F.2 / Fig. 12 on 10% and 50% locomotion"),
     Claim("A6", "Online SAC without target EMA fails; with LN it matches SAC with EMA",
