@@ -239,3 +239,23 @@ def test_a_verdict_that_prints_fail_is_a_failed_claim() -> None:
     assert verdict_reports_failure("L=2: 0 of 5 runs within 2%: FAIL\nthe rest: PASS")
     assert verdict_reports_failure("the paper's lead is NOT reproduced")
     assert not verdict_reports_failure("the null predictor fails the 2% test: PASS")
+
+
+def test_the_maze_grids_share_runs_and_name_table_1s_ours() -> None:
+    import pandas as pd
+
+    from seemrepro.experiments.grids import a3, a4
+
+    for profile in ("smoke", "book"):
+        a3_runs = {repr(c.resolved()) for c in a3.grid(profile).configs()}
+        a4_grid = a4.grid(profile)
+        shared = [v for v, runs in a4_grid.variants.items()
+                  if all(repr(c.resolved()) in a3_runs for c in runs)]
+        assert shared == ["large · Diff-QL", "large · Diff-QL + LN"]
+    book = a4.grid("book").variants
+    assert {c.sampler for c in book["large · Diff-QL + LN + OPER-R"]} == {"oper-r"}
+    assert "umaze · Diff-QL + LN + OPER-R" not in book
+    assert all(c.reward_transform == "antmaze" for runs in book.values() for c in runs)
+    wide = pd.DataFrame({"umaze": [1.0, 2.0, None], "large": [3.0, 4.0, 5.0]},
+                        index=["Diff-QL", "Diff-QL + LN", "Diff-QL + LN + OPER-R"])
+    assert a4.with_ours(wide).loc[a4.OURS].tolist() == [2.0, 5.0]

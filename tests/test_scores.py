@@ -11,11 +11,13 @@ import pytest
 
 from seemrepro.engine.config import MonitorConfig, RunConfig, RunResult
 from seemrepro.experiments.scores import (
+    SCORE,
     at_least,
     beside_paper,
     best_value,
     final_value,
     mean_over,
+    peak_drop,
     rank_of,
     ranks_first,
     run_scores,
@@ -181,3 +183,24 @@ def test_the_average_of_the_last_evaluations_and_the_best() -> None:
     runs = run_scores({"v": [rising_then_falling, stopped]}, bound=bound, last=2)
     assert runs["score"].tolist()[0] == 30.0 and runs["best score"].tolist() == [80.0, 90.0]
     assert variant_scores(runs).loc["v", "mean best"] == 85.0
+    # the drop below the best is over the scored run only (the stopped one has no final score)
+    assert peak_drop(runs).to_dict() == {"v": 50.0}
+
+
+def test_score_curves_draw_each_run_and_the_mean_where_all_runs_reached() -> None:
+    from seemrepro.plots import figure
+    from seemrepro.plots.scores import score_curves
+
+    full = [curve_run([10.0, 80.0, 40.0, 20.0]), curve_run([30.0, 60.0, 20.0, 40.0])]
+    stopped = [curve_run([10.0, 90.0], steps=400), curve_run([20.0, 50.0, 30.0, 10.0])]
+    _, axes = figure()
+    ax = axes[0]
+    score_curves(ax, {"a": [r.series(SCORE) for r in full],
+                      "b": [r.series(SCORE) for r in stopped]}, final_from=200.0)
+    thick = {line.get_label(): line for line in ax.get_lines() if line.get_linewidth() > 2}
+    np.testing.assert_allclose(thick["a"].get_ydata(), [0.0, 20.0, 70.0, 30.0, 30.0])
+    np.testing.assert_allclose(thick["b"].get_xdata(), [0, 100, 200])  # where both runs were
+    np.testing.assert_allclose(thick["b"].get_ydata(), [0.0, 15.0, 70.0])
+    crosses = [line for line in ax.get_lines() if line.get_marker() == "x"]
+    assert len(crosses) == 1 and float(crosses[0].get_xdata()[0]) == 200.0
+    assert "final-score window" in ax.get_legend_handles_labels()[1]

@@ -131,6 +131,16 @@ def variant_scores(runs: pd.DataFrame, by: str | Sequence[str] = "variant") -> p
     })
 
 
+def peak_drop(runs: pd.DataFrame, by: str | Sequence[str] = "variant") -> pd.Series:
+    """Per variant of a :func:`run_scores` frame, the mean over its scored runs of
+    ``best score − score``: how far the final score fell below the best evaluation (NaN for a
+    variant without a scored run). It is never negative when ``score`` averages evaluations
+    that ``best score`` also covers."""
+    keys = [by] if isinstance(by, str) else list(by)
+    drop = (runs["best score"] - runs["score"]).rename("drop")
+    return drop.groupby([runs[k] for k in keys], sort=False).mean()
+
+
 def mean_over(summary: pd.DataFrame, over: str, *, column: str = "mean score") -> pd.Series:
     """The mean of ``column`` over the index level ``over`` of a :func:`variant_scores` frame
     grouped by several keys, for each value of the other keys (order kept). Missing when any

@@ -59,19 +59,59 @@ def score_dots(ax: Axes, runs: Any, *, x: str = "variant", order: Sequence[str] 
     ax.set_ylabel(ylabel)
 
 
+def metric_curves(ax: Axes, curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]], *,
+                  ylabel: str, log: bool = False, colors: Mapping[str, Any] | None = None,
+                  title: str = "") -> None:
+    """A metric over training, one line per run, one colour per variant (``curves`` maps a
+    variant to its runs' ``(steps, values)``), on a log scale when ``log``."""
+    colors = colors or named_colors(list(curves))
+    plot = ax.semilogy if log else ax.plot
+    for name, runs in curves.items():
+        for i, (steps, values) in enumerate(runs):
+            plot(steps, values, color=colors[name], alpha=0.8, label=name if i == 0 else None)
+    ax.set_xlabel("gradient step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
 def q_curves(ax: Axes, curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]], *,
              q_bound: float | None = None, colors: Mapping[str, Any] | None = None,
              title: str = "") -> None:
-    """max |Q| over training on a log scale, one line per run, one colour per variant
-    (``curves`` maps a variant to its runs' ``(steps, q_abs_max)``); the dotted line is the
-    bound ``max|r| / (1 − γ)`` above which Q has inflated."""
-    colors = colors or named_colors(list(curves))
-    for name, runs in curves.items():
-        for i, (steps, values) in enumerate(runs):
-            ax.semilogy(steps, values, color=colors[name], alpha=0.8,
-                        label=name if i == 0 else None)
+    """max |Q| over training on a log scale (:func:`metric_curves` of ``q_abs_max``); the
+    dotted line is the bound ``max|r| / (1 − γ)`` above which Q has inflated."""
+    metric_curves(ax, curves, ylabel="max |Q| on X", log=True, colors=colors, title=title)
     if q_bound is not None:
         ax.axhline(q_bound, ls=":", color=PALETTE["neutral"], label="max|r| / (1−γ)")
+
+
+def score_curves(ax: Axes, curves: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]], *,
+                 colors: Mapping[str, Any] | None = None, final_from: float | None = None,
+                 ylabel: str = "normalized score", title: str = "") -> None:
+    """Evaluation scores over training as in the paper's Fig. 7: one thin line per run, and per
+    variant a thick line for the mean over its runs at the steps every run reached (``curves``
+    maps a variant to its runs' ``(steps, normalized_score)``). A run that stopped early (at
+    divergence) ends in a red ×. ``final_from`` shades the steps whose evaluations make the
+    final score (Table 1's last ten evaluations)."""
+    colors = colors or named_colors(list(curves))
+    longest = max((float(s.max()) for runs in curves.values() for s, _ in runs if s.size),
+                  default=0.0)
+    for name, runs in curves.items():
+        for steps, values in runs:
+            ax.plot(steps, values, color=colors[name], lw=0.8, alpha=0.35)
+            if steps.size and steps.max() < longest:
+                ax.plot(steps[-1], values[-1], "x", color=PALETTE["none"], markersize=8, mew=2)
+        common = [s for s, _ in runs if s.size]
+        if not common:
+            continue
+        shared = common[0]
+        for steps in common[1:]:
+            shared = np.intersect1d(shared, steps)
+        if shared.size:
+            mean = np.mean([v[np.isin(s, shared)] for s, v in runs if s.size], axis=0)
+            ax.plot(shared, mean, color=colors[name], lw=2.4, label=name)
+    if final_from is not None:
+        ax.axvspan(final_from, longest, color=PALETTE["neutral"], alpha=0.12, lw=0,
+                   label="final-score window")
     ax.set_xlabel("gradient step")
-    ax.set_ylabel("max |Q| on X")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)

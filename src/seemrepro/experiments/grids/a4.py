@@ -52,6 +52,15 @@ def ours(maze: str) -> str:
     return "Diff-QL + LN + OPER-R" if maze in OPER_R_MAZES else "Diff-QL + LN"
 
 
+def with_ours(by_method: Any) -> Any:
+    """A frame with one row per method and one column per maze (e.g. mean final scores), with
+    Table 1's "ours" row added: each maze's value from :func:`ours` of that maze."""
+    rows = by_method.copy()
+    rows.loc[OURS] = [by_method.loc[ours(maze), maze] if maze in DATASETS else float("nan")
+                      for maze in by_method.columns]
+    return rows
+
+
 def _agent(profile: str, kind: str) -> dict[str, Any]:
     if kind == "baseline":
         return {}
