@@ -41,9 +41,17 @@
 # its training data, the rule of {doc}`t10_seem_offline`; this and the largest normalized SEEM
 # are shown, not judged.
 #
+# **Maze rows.** Table 4 itself is Diff-QL on antmaze-large-play. Its closest stand-in here is
+# the setting of {doc}`a3_bc_weight`: Diff-QL with the weak BC weight (0.5) on 5% of our
+# PointMaze-large data, rewards ×10 on success, with the same four critics (its "none" and "LN"
+# runs are A3's). There a run is evaluated twenty times, and its final score is the mean of the
+# last ten (Table 4's metric). PointMaze is not AntMaze; {doc}`a3_bc_weight` says what differs.
+#
 # **Verdict, fixed before the runs.** The rule and its margin are in the registry and printed
 # below: LN ranks first by the mean over the three datasets, and on each dataset it scores at
-# least every other critic's mean minus the margin.
+# least every other critic's mean minus the margin; on the maze, LN's mean final score is at
+# least every other critic's minus the same margin (this maze rule was added before the maze
+# runs).
 
 # %% tags=["parameters"]
 profile = "book"
@@ -56,7 +64,15 @@ from myst_nb import glue
 from seemrepro import plots
 from seemrepro.experiments import get_claim, grid_runs
 from seemrepro.experiments.events import q_bound
-from seemrepro.experiments.grids.n3 import BC_ALPHA, CRITICS, DATASETS, PAPER_SCORES, SUBSET
+from seemrepro.experiments.grids.mazes import FINAL_EVALUATIONS
+from seemrepro.experiments.grids.n3 import (
+    BC_ALPHA,
+    CRITICS,
+    DATASETS,
+    MAZE,
+    PAPER_SCORES,
+    SUBSET,
+)
 from seemrepro.experiments.scores import (
     at_least,
     beside_paper,
@@ -67,7 +83,8 @@ from seemrepro.experiments.scores import (
     split_variant,
     variant_scores,
 )
-from seemrepro.plots.scores import q_curves, score_dots
+from seemrepro.experiments.scores import SCORE
+from seemrepro.plots.scores import q_curves, score_curves, score_dots
 from seemrepro.runtime import set_threads
 
 threads = set_threads()  # one torch thread on small machines (see README)
@@ -81,9 +98,11 @@ claim = get_claim("N3")
 margin = claim.threshold("score_margin")
 grid = grid_runs("N3", profile)
 display(Markdown(grid.provenance_markdown()))
-first = grid.all()[0].config
+locomotion = {v: rs for v, rs in grid.variants.items() if not v.startswith(MAZE)}
+maze_variants = {v.split(" · ")[1]: rs for v, rs in grid.variants.items() if v.startswith(MAZE)}
+first = next(iter(locomotion.values()))[0].config
 agent = first.resolved().agent
-seeds = sorted({r.config.seed for r in grid.all()})
+seeds = sorted({r.config.seed for rs in locomotion.values() for r in rs})
 bounds = {env: q_bound(grid.variants[f"{env} · none"][0].config) for env in DATASETS}
 display(Markdown(
     f"Settings: TD3+BC, α = {BC_ALPHA:g}, τ = {agent['tau']:g}, γ = {agent['gamma']:g}, critic "
@@ -105,7 +124,7 @@ display(Markdown(
 # runs whose Q inflated, and the largest normalized SEEM over the runs.
 
 # %%
-runs = split_variant(run_scores(grid.variants), ["data", "critic"])
+runs = split_variant(run_scores(locomotion), ["data", "critic"])
 summary = variant_scores(runs, ["data", "critic"])
 plots.table(summary, precision=2,
             formats={"mean score": "{:.1f}", "std": "{:.1f}", "diverged": "{:.0%}",
@@ -150,6 +169,34 @@ axes[len(DATASETS)].legend(frameon=False, fontsize="small");
 # marks a run stopped at divergence (it has no score). Bottom: max |Q| on the monitoring set,
 # one line per run; the dotted line is the bound no true value can pass.
 
+# %% [markdown]
+# ## Maze rows: Diff-QL on PointMaze-large
+#
+# One row per critic: final scores (the mean of each run's last ten evaluations), the mean
+# best evaluation, divergence and Q inflation, and Table 4's antmaze-large-play row beside it.
+
+# %%
+maze_first = next(iter(maze_variants.values()))[0].config
+maze_bound = q_bound(maze_first)
+maze_runs = run_scores(maze_variants, last=FINAL_EVALUATIONS)
+maze_summary = beside_paper(variant_scores(maze_runs).rename_axis("critic"), paper,
+                            label=paper_label)
+plots.table(maze_summary, precision=2,
+            formats={"mean score": "{:.1f}", "std": "{:.1f}", "mean best": "{:.1f}",
+                     "diverged": "{:.0%}", "Q inflated": "{:.0%}", paper_label: "{:.1f}"})
+
+# %%
+fig, axes = plots.figure(2, width=5.0, height=3.7)
+score_curves(axes[0], {c: [r.series(SCORE) for r in maze_variants[c]] for c in CRITICS},
+             colors=colors, title=f"Diff-QL on {MAZE}, evaluation score")
+q_curves(axes[1], {c: [r.series("q_abs_max") for r in maze_variants[c]] for c in CRITICS},
+         q_bound=maze_bound, colors=colors, title="max |Q| on X")
+axes[0].legend(frameon=False, fontsize="small");
+
+# %% [markdown]
+# Left: each run's evaluations (thin) and the mean per critic (thick). Right: max |Q| on the
+# monitoring set; the dotted line is the bound no true value can pass.
+
 # %% tags=["hide-input"]
 parts = {"LN ranks first by the mean normalized score over the three datasets":
          ranks_first(over.to_dict(), "LN")}
@@ -157,6 +204,10 @@ for env in DATASETS:
     here = summary.loc[env, "mean score"]
     parts[f"on {env}, LN scores at least every other critic's mean minus {margin:g}"] = \
         at_least(here["LN"], [here[c] for c in CRITICS if c != "LN"], margin)
+maze_mean = maze_summary["mean score"]
+parts[f"on {MAZE} (Diff-QL), LN's mean final score is at least every other critic's minus "
+      f"{margin:g}"] = at_least(maze_mean["LN"], [maze_mean[c] for c in CRITICS if c != "LN"],
+                                margin)
 ln_rank = rank_of(over.to_dict(), "LN")
 ranked = over.dropna().sort_values(ascending=False)
 glue("n3_runs", len(runs), display=False)
@@ -166,6 +217,10 @@ glue("n3_steps", f"{first.steps:,}", display=False)
 for critic in CRITICS:
     glue(f"n3_{critic}", "no score" if pd.isna(over[critic]) else f"{over[critic]:.1f}",
          display=False)
+    glue(f"n3_maze_{critic}",
+         "no score" if pd.isna(maze_mean[critic]) else f"{maze_mean[critic]:.1f}", display=False)
+glue("n3_maze_inflated", int(maze_runs["Q inflated at"].notna().sum()), display=False)
+glue("n3_maze_runs", len(maze_runs), display=False)
 
 
 def best_on(env: str) -> str:
@@ -185,6 +240,9 @@ display(Markdown("\n".join([
      + f" here; in Table 4 it ranks "
      f"{sorted(paper, key=lambda c: -paper[c]).index('LN') + 1} of {len(paper)}, WeightNorm "
      f"second, BatchNorm last."),
+    f"* On {MAZE} with Diff-QL the mean final scores are "
+    + ", ".join(f"{c} {maze_mean[c]:.1f}" for c in CRITICS) + "; Q inflated in "
+    f"{int(maze_runs['Q inflated at'].notna().sum())} of {len(maze_runs)} runs.",
 ])))
 
 # %% [markdown]
@@ -203,15 +261,23 @@ display(Markdown("\n".join([
 # weaker behaviour experts (see {doc}`appendix_datasets`), on two CPU cores, with few seeds and
 # few evaluation episodes. The scores are a single evaluation at the last step, so a margin of a
 # few points is within their noise; the ranking over three datasets is the steadier comparison.
+#
+# **The maze rows.** With Table 4's algorithm on the PointMaze stand-in for its task, the mean
+# final scores are {glue:text}`n3_maze_LN` with LN, {glue:text}`n3_maze_WN` with WN,
+# {glue:text}`n3_maze_BN` with BN and {glue:text}`n3_maze_none` without normalization; Q passed
+# the bound in {glue:text}`n3_maze_inflated` of {glue:text}`n3_maze_runs` maze runs. The runs
+# are far shorter than the paper's and use 5% of a smaller dataset ({doc}`a3_bc_weight`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 assert len(summary) == len(DATASETS) * len(CRITICS) and (summary["runs"] == len(seeds)).all()
+assert list(maze_summary.index) == list(CRITICS)
 for statement, holds in parts.items():
     print(f"{statement}: {'PASS' if holds else 'FAIL'}")
 print("N3 verdict: LN "
       + (f"ranks {ln_rank} of {len(ranked)} critics with a score" if ln_rank else "has no score")
       + f" over the three datasets, within {margin:g} of the best on "
-      f"{sum(list(parts.values())[1:])} of {len(DATASETS)} datasets; "
+      f"{sum(list(parts.values())[1:1 + len(DATASETS)])} of {len(DATASETS)} datasets and "
+      f"{'on' if list(parts.values())[-1] else 'not on'} the maze; "
       f"{int(runs['diverged at'].notna().sum())} of {len(runs)} runs diverged: "
       f"{'PASS' if all(parts.values()) else 'FAIL'}")

@@ -43,12 +43,23 @@ def subset(profile: str) -> float:
     return by_profile(profile, smoke=0.05, book=SUBSET, paper=1.0)
 
 
+def steps(profile: str) -> int:
+    return by_profile(profile, smoke=400, book=30_000, paper=1_000_000)
+
+
+def seeds(profile: str) -> list[int]:
+    return by_profile(profile, smoke=[0], book=[0, 1, 2], paper=[0, 1, 2])
+
+
+def run(profile: str, bc_weight: float, critic: dict[str, Any]) -> RunConfig:
+    """The A3 setting with this BC weight and these critic options (seed 0); the maze rows of
+    N2 and N3 vary the critic at the weak weight."""
+    n = steps(profile)
+    return RunConfig("diffql", DATASET, steps=n, subset=subset(profile),
+                     reward_transform=REWARD_TRANSFORM, monitors=maze_monitors(profile, n),
+                     agent=diffql_agent(profile, bc_weight=bc_weight, critic=critic))
+
+
 def grid(profile: str) -> Grid:
-    steps = by_profile(profile, smoke=400, book=30_000, paper=1_000_000)
-    seeds = by_profile(profile, smoke=[0], book=[0, 1, 2], paper=[0, 1, 2])
-    monitors = maze_monitors(profile, steps)
-    return Grid.over_seeds(
-        {name: RunConfig("diffql", DATASET, steps=steps, subset=subset(profile),
-                         reward_transform=REWARD_TRANSFORM, monitors=monitors,
-                         agent=diffql_agent(profile, bc_weight=bc, critic=critic))
-         for name, (bc, critic) in VARIANTS.items()}, seeds)
+    return Grid.over_seeds({name: run(profile, bc, critic)
+                            for name, (bc, critic) in VARIANTS.items()}, seeds(profile))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from seemrepro.engine.config import RunConfig
-from seemrepro.experiments.grids import scored_monitors
+from seemrepro.experiments.grids import a3, scored_monitors
 from seemrepro.experiments.spec import Grid
 from seemrepro.runtime import by_profile
 
@@ -24,6 +24,7 @@ PLACEMENTS: dict[str, dict[str, Any]] = {
     "(0,1,2)": {"norm": "layernorm"},
     "(0,1,2) no affine": {"norm": "layernorm", "norm_affine": False},
 }
+MAZE = "pointmaze-large"
 # the paper's Table 5 (Diff-QL on antmaze-large-play), in the order of PLACEMENTS
 PAPER_SCORES = (1.6, 0.0, 0.0, 8.3, 17.8, 72.7, 72.8)
 
@@ -36,3 +37,17 @@ def grid(profile: str) -> Grid:
         {name: RunConfig("td3", DATASET, steps=steps, monitors=monitors,
                          agent={"tau": 1.0, "critic": {"hidden": list(HIDDEN), **critic}})
          for name, critic in PLACEMENTS.items()}, seeds)
+
+
+def maze_seeds(profile: str) -> list[int]:
+    """Two of A3's seeds at the book profile (seven placements at A3's length cost too much for
+    three on two cores), all of them elsewhere."""
+    return a3.seeds(profile)[:2] if profile == "book" else a3.seeds(profile)
+
+
+def maze_grid(profile: str) -> Grid:
+    """The maze rows: Table 5's own algorithm, Diff-QL with the weak BC weight on PointMaze-large
+    (the A3 setting), with the seven placements on its three hidden layers; "none" and
+    "(0,1,2)" are A3's "BC 0.5" and "LN · BC 0.5" runs."""
+    return Grid.over_seeds({f"{MAZE} · {name}": a3.run(profile, a3.WEAK_BC, critic)
+                            for name, critic in PLACEMENTS.items()}, maze_seeds(profile))
