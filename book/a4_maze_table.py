@@ -143,7 +143,8 @@ fig, axes = plots.figure(len(DATASETS), 2, width=5.0, height=3.7)
 for i, maze in enumerate(DATASETS):
     here = runs[runs.maze == maze]
     score_dots(axes[i], here, x="method", order=[m for m in METHODS if maze in METHODS[m][3]],
-               paper={m: PAPER_SCORES[m][maze] for m in METHODS if m in PAPER_SCORES},
+               paper={**{m: PAPER_SCORES[m][maze] for m in METHODS if m in PAPER_SCORES},
+                      ours(maze): PAPER_SCORES[OURS][maze]},
                paper_label="paper (AntMaze)", colors=colors,
                ylabel="final score (mean of the last ten)")
     axes[i].set_title(f"PointMaze {maze}, {diffql.subset:.0%} of the data")
