@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from seemrepro.core.bootstrap import stratified_bootstrap
 from seemrepro.core.predict import value_at_or_before
 from seemrepro.core.surge import first_sustained_crossing
 
@@ -79,19 +80,10 @@ def auc(positives: ArrayLike, negatives: ArrayLike) -> float:
 
 def auc_interval(positives: ArrayLike, negatives: ArrayLike, *, level: float = 0.95,
                  resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """A percentile bootstrap interval for :func:`auc`, resampling each class on its own."""
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
-    pos = np.asarray(positives, dtype=float)
-    neg = np.asarray(negatives, dtype=float)
-    pos, neg = pos[~np.isnan(pos)], neg[~np.isnan(neg)]
-    if pos.size == 0 or neg.size == 0:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    draws = np.array([auc(rng.choice(pos, pos.size), rng.choice(neg, neg.size))
-                      for _ in range(resamples)])
-    tail = (1.0 - level) / 2
-    return float(np.quantile(draws, tail)), float(np.quantile(draws, 1.0 - tail))
+    """A percentile bootstrap interval for :func:`auc`, resampling each class on its own
+    (:func:`seemrepro.core.bootstrap.stratified_bootstrap`)."""
+    return stratified_bootstrap([positives, negatives], lambda g: auc(g[0], g[1]), level=level,
+                                resamples=resamples, seed=seed)
 
 
 def oriented(metric: str, values: ArrayLike) -> np.ndarray:
