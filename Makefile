@@ -68,10 +68,10 @@ book: $(STAMP) $(BENCH_STAMP) $(MATHJAX)
 	$(PY) -m seemrepro.tools.pipeline build --profile $(PROFILE) \
 		$(if $(filter-out 0,$(RECOMPUTE)),--recompute,)
 
-# The smoke chapters and committed results of T8-T10, N1-N3 and W1 read these datasets, and
-# the maze evaluation tests pointmaze/umaze (about three minutes, once)
+# The smoke chapters and committed results of T8-T10, N1-N3, W1, A3 and A4 read these datasets
+# (about four minutes, once)
 TEST_DATASETS = hopper/medium walker2d/medium halfcheetah/medium hopper/medium-expert \
-	walker2d/medium-expert pointmaze/umaze
+	walker2d/medium-expert pointmaze/umaze pointmaze/medium pointmaze/large
 
 test: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m seemrepro.datasets.generate --only $(TEST_DATASETS) --missing
