@@ -191,8 +191,8 @@ display(Markdown("\n".join([
     "**What this build shows.**", "",
     "* Mean final score over the three mazes: "
     + ", ".join(f"{m} {ranked[m]:.1f}" for m in order) + ".",
-    f"* LayerNorm changes Diff-QL's mean by {ln_gain:+.1f}; OPER-R changes Diff-QL + LN's "
-    f"mean over {' and '.join(OPER_R_MAZES)} by {with_oper - without_oper:+.1f}.",
+    (f"* LayerNorm changes Diff-QL's mean by {ln_gain:+.1f}; OPER-R changes Diff-QL + LN's "
+     f"mean over {' and '.join(OPER_R_MAZES)} by {with_oper - without_oper:+.1f}."),
     "* Per maze, the method with the best final score: "
     + "; ".join(f"{maze}: {final[maze].idxmax()} ({final[maze].max():.1f})"
                 for maze in DATASETS) + ".",

@@ -74,6 +74,7 @@ from seemrepro.experiments.grids.n3 import (
     SUBSET,
 )
 from seemrepro.experiments.scores import (
+    SCORE,
     at_least,
     beside_paper,
     mean_over,
@@ -83,7 +84,6 @@ from seemrepro.experiments.scores import (
     split_variant,
     variant_scores,
 )
-from seemrepro.experiments.scores import SCORE
 from seemrepro.plots.scores import q_curves, score_curves, score_dots
 from seemrepro.runtime import set_threads
 
