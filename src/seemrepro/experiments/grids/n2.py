@@ -30,13 +30,15 @@ PAPER_SCORES = (1.6, 0.0, 0.0, 8.3, 17.8, 72.7, 72.8)
 
 
 def grid(profile: str) -> Grid:
+    """The locomotion rows (variants named by placement) and :func:`maze_grid`'s rows."""
     steps = by_profile(profile, smoke=400, book=10_000, paper=1_000_000)
     seeds = by_profile(profile, smoke=[0], book=[0, 1, 2], paper=list(range(5)))
     monitors = scored_monitors(profile, steps, book_samples=512)
-    return Grid.over_seeds(
+    locomotion = Grid.over_seeds(
         {name: RunConfig("td3", DATASET, steps=steps, monitors=monitors,
                          agent={"tau": 1.0, "critic": {"hidden": list(HIDDEN), **critic}})
          for name, critic in PLACEMENTS.items()}, seeds)
+    return Grid({**locomotion.variants, **maze_grid(profile).variants})
 
 
 def maze_seeds(profile: str) -> list[int]:
