@@ -65,7 +65,14 @@ from seemrepro.experiments import get_claim, grid_runs
 from seemrepro.experiments.events import q_bound
 from seemrepro.experiments.grids.a3 import DATASET, LN_WEAK, STRONG, VARIANTS, WEAK
 from seemrepro.experiments.grids.mazes import EVALUATIONS, FINAL_EVALUATIONS
-from seemrepro.experiments.scores import SCORE, at_least, peak_drop, run_scores, variant_scores
+from seemrepro.experiments.scores import (
+    SCORE,
+    SUMMARY_FORMATS,
+    at_least,
+    peak_drop,
+    run_scores,
+    variant_scores,
+)
 from seemrepro.plots.scores import metric_curves, q_curves, score_curves
 from seemrepro.runtime import set_threads
 
@@ -116,9 +123,7 @@ display(Markdown(
 runs = run_scores(grid.variants, last=FINAL_EVALUATIONS)
 summary = variant_scores(runs)
 summary["best − final"] = peak_drop(runs)
-plots.table(summary, precision=2,
-            formats={"mean score": "{:.1f}", "std": "{:.1f}", "mean best": "{:.1f}",
-                     "best − final": "{:.1f}", "diverged": "{:.0%}", "Q inflated": "{:.0%}"})
+plots.table(summary, precision=2, formats={**SUMMARY_FORMATS, "best − final": "{:.1f}"})
 
 # %% [markdown]
 # Per run: the final and best scores (a dash: no final score), where it stopped, when its Q
@@ -179,12 +184,13 @@ inflated_runs = int(runs["Q inflated at"].notna().sum())
 peak_q = runs.groupby("variant", sort=False)["max |Q|"].max()
 display(Markdown("\n".join([
     "**What this build shows.**", "",
-    (f"* No run's Q passed the bound and none diverged: at this scale the weak constraint does "
-     f"not diverge, so Fig. 7's collapse cannot be reproduced here, and the score statements "
-     f"compare settings that all keep Q bounded." if inflated_runs == 0 else
+    ("* No run's Q passed the bound and none diverged: at this scale the weak constraint does "
+     "not diverge, so Fig. 7's collapse cannot be reproduced here, and the score statements "
+     "compare settings that all keep Q bounded." if inflated_runs == 0 else
      f"* Q passed the bound in {inflated_runs} of {len(runs)} runs."),
-    f"* LayerNorm holds Q lower: the largest max |Q| with BC 0.5 is {peak_q[WEAK]:.0f} without "
-    f"LayerNorm and {peak_q[LN_WEAK]:.0f} with it ({peak_q[WEAK] / peak_q[LN_WEAK]:.1f}×).",
+    (f"* LayerNorm holds Q lower: the largest max |Q| with BC 0.5 is {peak_q[WEAK]:.0f} "
+     f"without LayerNorm and {peak_q[LN_WEAK]:.0f} with it "
+     f"({peak_q[WEAK] / peak_q[LN_WEAK]:.1f}×)."),
     *(f"* {name}: mean final score {mean[name]:.1f}, mean best {summary.loc[name, 'mean best']:.1f}"
       f" (best − final {drop[name]:.1f}); Q inflated in {summary.loc[name, 'Q inflated']:.0%} "
       f"of runs, largest max |Q| {runs.loc[runs.variant == name, 'max |Q|'].max():.0f} "

@@ -63,6 +63,7 @@ from seemrepro.experiments.grids.a4 import (
 from seemrepro.experiments.grids.mazes import DATASETS, EVALUATIONS, FINAL_EVALUATIONS
 from seemrepro.experiments.scores import (
     SCORE,
+    SUMMARY_FORMATS,
     ranks_first,
     run_scores,
     split_variant,
@@ -111,9 +112,7 @@ display(Markdown(
 # %%
 runs = split_variant(run_scores(grid.variants, last=FINAL_EVALUATIONS), ["maze", "method"])
 summary = variant_scores(runs, ["maze", "method"])
-plots.table(summary, precision=2,
-            formats={"mean score": "{:.1f}", "std": "{:.1f}", "mean best": "{:.1f}",
-                     "diverged": "{:.0%}", "Q inflated": "{:.0%}"})
+plots.table(summary, precision=2, formats=SUMMARY_FORMATS)
 
 # %% [markdown]
 # Tables 1 and 2 in our terms: the mean final score per method and maze, "ours" taken from

@@ -62,8 +62,10 @@ from myst_nb import glue
 from seemrepro import plots
 from seemrepro.experiments import get_claim, grid_runs
 from seemrepro.experiments.events import q_bound
-from seemrepro.experiments.grids.n2 import DATASET, HIDDEN, PAPER_SCORES, PLACEMENTS
+from seemrepro.experiments.grids.mazes import FINAL_EVALUATIONS
+from seemrepro.experiments.grids.n2 import DATASET, HIDDEN, MAZE, PAPER_SCORES, PLACEMENTS
 from seemrepro.experiments.scores import (
+    SUMMARY_FORMATS,
     at_least,
     beside_paper,
     rank_of,
@@ -71,9 +73,7 @@ from seemrepro.experiments.scores import (
     variant_scores,
     within,
 )
-from seemrepro.experiments.grids.mazes import FINAL_EVALUATIONS
-from seemrepro.experiments.grids.n2 import MAZE
-from seemrepro.plots.scores import q_curves, score_curves, score_dots
+from seemrepro.plots.scores import q_curves, score_dots
 from seemrepro.runtime import set_threads
 
 threads = set_threads()  # one torch thread on small machines (see README)
@@ -159,9 +159,7 @@ maze_first = maze_variants["none"][0].config
 maze_runs = run_scores(maze_variants, last=FINAL_EVALUATIONS)
 maze_summary = beside_paper(variant_scores(maze_runs).rename_axis("LN on layers"), paper,
                             label=paper_label)
-plots.table(maze_summary, precision=2,
-            formats={"mean score": "{:.1f}", "std": "{:.1f}", "mean best": "{:.1f}",
-                     "diverged": "{:.0%}", "Q inflated": "{:.0%}", paper_label: "{:.1f}"})
+plots.table(maze_summary, precision=2, formats={**SUMMARY_FORMATS, paper_label: "{:.1f}"})
 
 # %%
 fig, axes = plots.figure(2, width=5.6, height=4.0)

@@ -75,6 +75,7 @@ from seemrepro.experiments.grids.n3 import (
 )
 from seemrepro.experiments.scores import (
     SCORE,
+    SUMMARY_FORMATS,
     at_least,
     beside_paper,
     mean_over,
@@ -181,9 +182,7 @@ maze_bound = q_bound(maze_first)
 maze_runs = run_scores(maze_variants, last=FINAL_EVALUATIONS)
 maze_summary = beside_paper(variant_scores(maze_runs).rename_axis("critic"), paper,
                             label=paper_label)
-plots.table(maze_summary, precision=2,
-            formats={"mean score": "{:.1f}", "std": "{:.1f}", "mean best": "{:.1f}",
-                     "diverged": "{:.0%}", "Q inflated": "{:.0%}", paper_label: "{:.1f}"})
+plots.table(maze_summary, precision=2, formats={**SUMMARY_FORMATS, paper_label: "{:.1f}"})
 
 # %%
 fig, axes = plots.figure(2, width=5.0, height=3.7)

@@ -30,6 +30,9 @@ from seemrepro.experiments.events import q_bound
 
 SCORE, RETURN = "normalized_score", "return"
 # the columns of :func:`run_scores`
+# how a chapter shows a :func:`variant_scores` frame with :func:`seemrepro.plots.table`
+SUMMARY_FORMATS = {"mean score": "{:.1f}", "std": "{:.1f}", "mean best": "{:.1f}",
+                   "diverged": "{:.0%}", "Q inflated": "{:.0%}"}
 RUN_COLUMNS = ("variant", "seed", "score", "return", "diverged at", "Q bound", "max |Q|",
                "Q inflated at", "max SEEM", "best score")
 
