@@ -186,12 +186,18 @@ glue("a4_diverged", int(runs["diverged at"].notna().sum()), display=False)
 glue("a4_inflated", int(runs["Q inflated at"].notna().sum()), display=False)
 glue("a4_runs", len(runs), display=False)
 order = sorted((m for m in ranked if not pd.isna(ranked[m])), key=lambda m: -ranked[m])
+peak_q = runs.groupby("method", sort=False)["max |Q|"].max()
+inflated_runs = int(runs["Q inflated at"].notna().sum())
 display(Markdown("\n".join([
     "**What this build shows.**", "",
     "* Mean final score over the three mazes: "
     + ", ".join(f"{m} {ranked[m]:.1f}" for m in order) + ".",
     (f"* LayerNorm changes Diff-QL's mean by {ln_gain:+.1f}; OPER-R changes Diff-QL + LN's "
      f"mean over {' and '.join(OPER_R_MAZES)} by {with_oper - without_oper:+.1f}."),
+    (f"* No run's Q passed the bound max|r|/(1−γ), so LayerNorm had no divergence to fix here; "
+     if inflated_runs == 0 else f"* Q passed the bound in {inflated_runs} of {len(runs)} runs; ")
+    + f"Diff-QL's largest max |Q| is {peak_q['Diff-QL']:.0f} without LayerNorm and "
+    f"{peak_q['Diff-QL + LN']:.0f} with it.",
     "* Per maze, the method with the best final score: "
     + "; ".join(f"{maze}: {final[maze].idxmax()} ({final[maze].max():.1f})"
                 for maze in DATASETS) + ".",
