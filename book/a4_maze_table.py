@@ -194,7 +194,7 @@ display(Markdown("\n".join([
     + ", ".join(f"{m} {ranked[m]:.1f}" for m in order) + ".",
     (f"* LayerNorm changes Diff-QL's mean by {ln_gain:+.1f}; OPER-R changes Diff-QL + LN's "
      f"mean over {' and '.join(OPER_R_MAZES)} by {with_oper - without_oper:+.1f}."),
-    (f"* No run's Q passed the bound max|r|/(1−γ), so LayerNorm had no divergence to fix here; "
+    ("* No run's Q passed the bound max|r|/(1−γ), so LayerNorm had no divergence to fix here; "
      if inflated_runs == 0 else f"* Q passed the bound in {inflated_runs} of {len(runs)} runs; ")
     + f"Diff-QL's largest max |Q| is {peak_q['Diff-QL']:.0f} without LayerNorm and "
     f"{peak_q['Diff-QL + LN']:.0f} with it.",
