@@ -64,7 +64,11 @@ from seemrepro import plots
 from seemrepro.experiments import get_claim, grid_runs
 from seemrepro.experiments.events import q_bound
 from seemrepro.experiments.grids.a3 import DATASET, LN_WEAK, STRONG, VARIANTS, WEAK
-from seemrepro.experiments.grids.mazes import EVALUATIONS, FINAL_EVALUATIONS
+from seemrepro.experiments.grids.mazes import (
+    EVALUATIONS,
+    FINAL_EVALUATIONS,
+    final_window_start,
+)
 from seemrepro.experiments.scores import (
     SCORE,
     SUMMARY_FORMATS,
@@ -136,9 +140,8 @@ plots.table(runs.drop(columns=["Q bound", "return"]), precision=2,
 # %%
 colors = plots.named_colors(list(VARIANTS), {WEAK: plots.PALETTE["none"]})
 fig, axes = plots.figure(3, width=4.8, height=3.7)
-final_from = first.steps - (FINAL_EVALUATIONS - 0.5) * monitors.eval_every
 score_curves(axes[0], {v: [r.series(SCORE) for r in rs] for v, rs in grid.variants.items()},
-             colors=colors, final_from=final_from, title="evaluation score")
+             colors=colors, final_from=final_window_start(first), title="evaluation score")
 q_curves(axes[1], {v: [r.series("q_abs_max") for r in rs] for v, rs in grid.variants.items()},
          q_bound=bound, colors=colors, title="max |Q| on X")
 metric_curves(axes[2], {v: [r.series("seem_normalized") for r in rs]
@@ -175,13 +178,12 @@ for name in VARIANTS:
     glue(f"a3_{key}_final", f"{mean[name]:.1f}", display=False)
     glue(f"a3_{key}_best", f"{summary.loc[name, 'mean best']:.1f}", display=False)
     glue(f"a3_{key}_inflated", f"{summary.loc[name, 'Q inflated']:.0%}", display=False)
-    glue(f"a3_{key}_maxq", f"{runs.loc[runs.variant == name, 'max |Q|'].max():.0f}",
-         display=False)
+    glue(f"a3_{key}_maxq", f"{summary.loc[name, 'max |Q|']:.0f}", display=False)
 glue("a3_steps", f"{first.steps:,}", display=False)
 glue("a3_subset", f"{first.subset:.0%}", display=False)
 glue("a3_bound", f"{bound:.0f}", display=False)
 inflated_runs = int(runs["Q inflated at"].notna().sum())
-peak_q = runs.groupby("variant", sort=False)["max |Q|"].max()
+peak_q = summary["max |Q|"]
 display(Markdown("\n".join([
     "**What this build shows.**", "",
     ("* No run's Q passed the bound and none diverged: at this scale the weak constraint does "
@@ -193,7 +195,7 @@ display(Markdown("\n".join([
      f"({peak_q[WEAK] / peak_q[LN_WEAK]:.1f}×)."),
     *(f"* {name}: mean final score {mean[name]:.1f}, mean best {summary.loc[name, 'mean best']:.1f}"
       f" (best − final {drop[name]:.1f}); Q inflated in {summary.loc[name, 'Q inflated']:.0%} "
-      f"of runs, largest max |Q| {runs.loc[runs.variant == name, 'max |Q|'].max():.0f} "
+      f"of runs, largest max |Q| {peak_q[name]:.0f} "
       f"against the bound {bound:.0f}." for name in VARIANTS),
 ])))
 

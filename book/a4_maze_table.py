@@ -57,10 +57,15 @@ from seemrepro.experiments.grids.a4 import (
     OPER_R_MAZES,
     OURS,
     PAPER_SCORES,
+    maze_table,
     ours,
-    with_ours,
 )
-from seemrepro.experiments.grids.mazes import DATASETS, EVALUATIONS, FINAL_EVALUATIONS
+from seemrepro.experiments.grids.mazes import (
+    DATASETS,
+    EVALUATIONS,
+    FINAL_EVALUATIONS,
+    final_window_start,
+)
 from seemrepro.experiments.scores import (
     SCORE,
     SUMMARY_FORMATS,
@@ -121,15 +126,8 @@ plots.table(summary, precision=2, formats=SUMMARY_FORMATS)
 # "Diff-QL + LN" without OPER-R).
 
 # %%
-def by_maze(column: str) -> pd.DataFrame:
-    wide = summary[column].unstack("maze").reindex(index=list(METHODS), columns=list(DATASETS))
-    wide = with_ours(wide)
-    wide["mean over mazes"] = wide[list(DATASETS)].mean(axis=1, skipna=False)
-    return wide.rename_axis(index=None, columns=None)
-
-
-final = by_maze("mean score")
-best = by_maze("mean best")
+final = maze_table(summary, "mean score")
+best = maze_table(summary, "mean best")
 paper = pd.DataFrame(PAPER_SCORES).T.reindex(columns=list(DATASETS))
 paper["mean over mazes"] = paper.mean(axis=1)
 plots.table(final, precision=1)
@@ -152,7 +150,7 @@ for i, maze in enumerate(DATASETS):
                  {m: [r.series(SCORE) for r in grid.variants[f"{maze} · {m}"]]
                   for m in diffql_variants},
                  colors=colors, title=f"Diff-QL on {maze}",
-                 final_from=diffql.steps - (FINAL_EVALUATIONS - 0.5) * monitors.eval_every)
+                 final_from=final_window_start(diffql))
 axes[len(DATASETS)].legend(frameon=False, fontsize="small");
 
 # %% [markdown]
@@ -186,7 +184,7 @@ glue("a4_diverged", int(runs["diverged at"].notna().sum()), display=False)
 glue("a4_inflated", int(runs["Q inflated at"].notna().sum()), display=False)
 glue("a4_runs", len(runs), display=False)
 order = sorted((m for m in ranked if not pd.isna(ranked[m])), key=lambda m: -ranked[m])
-peak_q = runs.groupby("method", sort=False)["max |Q|"].max()
+peak_q = summary["max |Q|"].groupby(level="method", sort=False).max()
 inflated_runs = int(runs["Q inflated at"].notna().sum())
 display(Markdown("\n".join([
     "**What this build shows.**", "",

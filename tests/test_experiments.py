@@ -259,3 +259,23 @@ def test_the_maze_grids_share_runs_and_name_table_1s_ours() -> None:
     wide = pd.DataFrame({"umaze": [1.0, 2.0, None], "large": [3.0, 4.0, 5.0]},
                         index=["Diff-QL", "Diff-QL + LN", "Diff-QL + LN + OPER-R"])
     assert a4.with_ours(wide).loc[a4.OURS].tolist() == [2.0, 5.0]
+
+
+def test_the_maze_table_lays_out_tables_1_and_2_and_the_final_window() -> None:
+    import pandas as pd
+
+    from seemrepro.experiments.grids import a4, mazes
+
+    index = pd.MultiIndex.from_tuples(
+        [(maze, method) for method in a4.METHODS for maze in a4.METHODS[method][3]],
+        names=["maze", "method"])
+    summary = pd.DataFrame({"mean score": range(len(index))}, index=index, dtype=float)
+    table = a4.maze_table(summary, "mean score")
+    assert list(table.index) == [*a4.METHODS, a4.OURS]
+    assert list(table.columns) == [*mazes.DATASETS, "mean over mazes"]
+    assert pd.isna(table.loc["Diff-QL + LN + OPER-R", "mean over mazes"])  # no umaze row
+    ours = [table.loc[a4.ours(m), m] for m in mazes.DATASETS]
+    assert table.loc[a4.OURS, "mean over mazes"] == pytest.approx(sum(ours) / 3)
+    config = a4.grid("book").variants["large · Diff-QL"][0]
+    # the last ten of twenty evaluations: from half an interval before the eleventh
+    assert mazes.final_window_start(config) == config.steps - 9.5 * config.monitors.eval_every

@@ -183,6 +183,7 @@ def test_the_average_of_the_last_evaluations_and_the_best() -> None:
     runs = run_scores({"v": [rising_then_falling, stopped]}, bound=bound, last=2)
     assert runs["score"].tolist()[0] == 30.0 and runs["best score"].tolist() == [80.0, 90.0]
     assert variant_scores(runs).loc["v", "mean best"] == 85.0
+    assert variant_scores(run_scores(VARIANTS, bound=bound))["max |Q|"].tolist() == [80, 1e7, 1e7]
     # the drop below the best is over the scored run only (the stopped one has no final score)
     assert peak_drop(runs).to_dict() == {"v": 50.0}
 

@@ -21,12 +21,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
-def _checked_level(level: float) -> float:
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
-    return level
-
-
 def stratified_bootstrap(groups: Sequence[ArrayLike],
                          statistic: Callable[[list[np.ndarray]], float], *,
                          level: float = 0.95, resamples: int = 2000,
@@ -34,7 +28,8 @@ def stratified_bootstrap(groups: Sequence[ArrayLike],
     """A percentile interval for ``statistic(groups)``: every draw resamples each group with
     replacement to its own size (groups in order, from one generator seeded with ``seed``).
     NaN values are dropped first; (NaN, NaN) when a group is then empty."""
-    _checked_level(level)
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
     if resamples < 1:
         raise ValueError(f"resamples must be positive, got {resamples}")
     arrays = [np.asarray(g, dtype=float).ravel() for g in groups]

@@ -29,10 +29,10 @@ from seemrepro.engine.config import RunConfig, RunResult
 from seemrepro.experiments.events import q_bound
 
 SCORE, RETURN = "normalized_score", "return"
-# the columns of :func:`run_scores`
 # how a chapter shows a :func:`variant_scores` frame with :func:`seemrepro.plots.table`
 SUMMARY_FORMATS = {"mean score": "{:.1f}", "std": "{:.1f}", "mean best": "{:.1f}",
-                   "diverged": "{:.0%}", "Q inflated": "{:.0%}"}
+                   "diverged": "{:.0%}", "Q inflated": "{:.0%}", "max |Q|": "{:.3g}"}
+# the columns of :func:`run_scores`
 RUN_COLUMNS = ("variant", "seed", "score", "return", "diverged at", "Q bound", "max |Q|",
                "Q inflated at", "max SEEM", "best score")
 
@@ -118,7 +118,8 @@ def variant_scores(runs: pd.DataFrame, by: str | Sequence[str] = "variant") -> p
     * ``mean score``: the mean over the scored runs (NaN when none was scored: the variant has
       no score); ``std``: their sample standard deviation (NaN with fewer than two);
     * ``diverged``: the fraction of runs stopped at divergence; ``Q inflated``: the fraction
-      whose Q passed the bound; ``max SEEM``: the largest over the runs.
+      whose Q passed the bound; ``max SEEM`` and ``max |Q|``: the largest over the runs;
+    * ``mean best``: the mean of the runs' best scores (every run evaluated after step 0).
     """
     keys = [by] if isinstance(by, str) else list(by)
     grouped = runs.groupby(keys, sort=False)
@@ -131,6 +132,7 @@ def variant_scores(runs: pd.DataFrame, by: str | Sequence[str] = "variant") -> p
         "Q inflated": grouped["Q inflated at"].agg(lambda s: float(s.notna().mean())),
         "max SEEM": grouped["max SEEM"].max(),
         "mean best": grouped["best score"].mean(),
+        "max |Q|": grouped["max |Q|"].max(),
     })
 
 

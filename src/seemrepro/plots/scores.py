@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -103,9 +104,7 @@ def score_curves(ax: Axes, curves: Mapping[str, Sequence[tuple[np.ndarray, np.nd
         common = [s for s, _ in runs if s.size]
         if not common:
             continue
-        shared = common[0]
-        for steps in common[1:]:
-            shared = np.intersect1d(shared, steps)
+        shared = functools.reduce(np.intersect1d, common)
         if shared.size:
             mean = np.mean([v[np.isin(s, shared)] for s, v in runs if s.size], axis=0)
             ax.plot(shared, mean, color=colors[name], lw=2.4, label=name)

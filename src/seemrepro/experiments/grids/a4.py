@@ -61,6 +61,16 @@ def with_ours(by_method: Any) -> Any:
     return rows
 
 
+def maze_table(summary: Any, column: str) -> Any:
+    """One :func:`~seemrepro.experiments.scores.variant_scores` column (grouped by maze and
+    method) as Tables 1-2 lay it out: a row per method plus :func:`with_ours`, a column per maze,
+    and the mean over the mazes (missing when a maze is)."""
+    wide = summary[column].unstack("maze").reindex(index=list(METHODS), columns=list(DATASETS))
+    wide = with_ours(wide)
+    wide["mean over mazes"] = wide[list(DATASETS)].mean(axis=1, skipna=False)
+    return wide.rename_axis(index=None, columns=None)
+
+
 def _agent(profile: str, kind: str) -> dict[str, Any]:
     if kind == "baseline":
         return {}

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from seemrepro.datasets.maze import maze_dataset_id
-from seemrepro.engine.config import MonitorConfig
+from seemrepro.engine.config import MonitorConfig, RunConfig
 from seemrepro.runtime import by_profile
 
 MAZES = ("umaze", "medium", "large")
@@ -42,8 +42,8 @@ def diffql_agent(profile: str, *, critic: dict[str, Any] | None = None,
 
 
 def maze_monitors(profile: str, steps: int) -> MonitorConfig:
-    """Q every 1% of the run (at least every 50 steps at smoke), the normalized SEEM every
-    tenth on M transitions, and :data:`EVALUATIONS` evaluations."""
+    """Q every 1% of the run, the normalized SEEM every tenth on M transitions, and
+    :data:`EVALUATIONS` evaluations."""
     return MonitorConfig(
         q_every=max(1, steps // 100),
         seem_every=steps // 10,
@@ -51,3 +51,9 @@ def maze_monitors(profile: str, steps: int) -> MonitorConfig:
         eval_every=steps // EVALUATIONS,
         eval_episodes=by_profile(profile, smoke=1, book=5, paper=10),
         checkpoint_every=max(1, steps // 20))
+
+
+def final_window_start(config: RunConfig) -> float:
+    """Where the evaluations that make a run's final score begin on a plot's step axis: half an
+    evaluation interval before the first of the last :data:`FINAL_EVALUATIONS`."""
+    return config.steps - (FINAL_EVALUATIONS - 0.5) * config.monitors.eval_every
