@@ -8,7 +8,7 @@ train agents, the module that declares its grid of runs. ``seemrepro claims`` an
 
 from __future__ import annotations
 
-from seemrepro.experiments.grids import a3, a4, n1, n2, n3, t6_offline, t9, t10
+from seemrepro.experiments.grids import a3, a4, a6, n1, n2, n3, t6_offline, t9, t10
 from seemrepro.experiments.spec import Claim, Threshold
 from seemrepro.experiments.theory_thresholds import (
     T1_THRESHOLDS,
@@ -179,6 +179,23 @@ A4_THRESHOLDS = (
               "The paper's direction, with no margin either way. Fixed before the A4 runs."),
 )
 
+A6_THRESHOLDS = (
+    Threshold("fail_fraction", 0.5,
+              "without a target EMA SAC fails: on each environment its mean final return is at "
+              "most value × SAC-with-EMA's mean final return. A run's final return is the mean "
+              "of its last three of ten evaluations",
+              "Fig. 11: SAC without EMA 'behaved aimlessly, maintaining near-zero scores'",
+              "'Near zero' read as at most half of SAC with EMA, so that a run which learns "
+              "slowly but does learn is not called a failure. Fixed before the A6 runs."),
+    Threshold("match_fraction", 0.2,
+              "with LN, SAC without EMA matches SAC with EMA: on each environment its mean "
+              "final return is at least (1 − value) × SAC-with-EMA's",
+              "Fig. 11: 'LayerNorm allows the SAC without EMA to perform equivalently well as "
+              "the SAC with EMA'",
+              "Within a fifth: the spread of a 3-seed mean of online returns this early in "
+              "training. One-sided, so LN doing better also matches. Fixed before the A6 runs."),
+)
+
 # the checkpoints of "Which signal warns first?", as shares of each run's length
 W1_CHECKPOINTS = (0.02, 0.05, 0.10, 0.20)
 
@@ -260,7 +277,8 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("A5", "Ablation: no EMA → EMA → double Q → LN; LN helps most",
           "App. F.2 / Fig. 12 on 10% and 50% locomotion"),
     Claim("A6", "Online SAC without target EMA fails; with LN it matches SAC with EMA",
-          "Sec. 5.3 / Fig. 11 on Hopper and Walker2d"),
+          "Sec. 5.3 / Fig. 11 on Hopper and Walker2d", ("a6_online_sac",), A6_THRESHOLDS,
+          a6.grid),
 )
 
 # claims the book adds to the reproduction plan's (questions the paper raises but does not test)
