@@ -1,0 +1,86 @@
+"""A1 and A2 (Sec. 5.2, Figs. 8 and 9): offline algorithms on X% of the locomotion data, with
+and without LayerNorm in the critic. X% is a random subset of the transitions, the same for
+every algorithm (``subset_seed`` 0, :func:`seemrepro.datasets.load_subset`). Every algorithm
+keeps its paper's MuJoCo defaults; LN is on every hidden layer of every critic.
+
+The paper profile is Fig. 8's grid: TD3+BC, IQL, CQL and Diff-QL × the nine tasks × X ∈ {1, 10,
+50, 100} × {none, LN} × 10 seeds × 1M steps. The book profile is what two CPU cores allow,
+reduced in tasks before steps: TD3+BC and IQL on the three medium-replay tasks at 1% and 100%,
+2 seeds, 20,000 steps. CQL (about 12 updates/s on one thread against TD3+BC's 155) and Diff-QL
+are declared at the paper profile only.
+
+Book steps and tasks were chosen from one probe before the thresholds and runs: TD3+BC on 1% of
+hopper/medium-replay (seed 0, 50,000 steps) had max |Q| 161 at 10,000 steps, 499 at 12,500
+(past max|r|/(1−γ) ≈ 343) and 3,336 at 20,000, while its score fell from 31 at 5,000 steps to
+−3 at 10,000. The issue's own probe on 1% of hopper/medium (2,000 transitions) saw no
+inflation by 20,000 steps. Our medium-replay datasets are small (hopper 35,000 transitions,
+walker2d 20,000, halfcheetah 50,000; D4RL's hold 200,000-400,000), so 1% of them is 200-500
+transitions."""
+
+from __future__ import annotations
+
+from itertools import product
+
+from seemrepro.engine.config import MonitorConfig, RunConfig
+from seemrepro.experiments.spec import Grid
+from seemrepro.runtime import by_profile
+
+ENVS = ("hopper", "walker2d", "halfcheetah")
+LEVELS = ("medium", "medium-replay", "medium-expert")
+TASKS = tuple(f"{env}/{level}" for env, level in product(ENVS, LEVELS))
+ALGORITHMS = {"TD3+BC": "td3bc", "IQL": "iql", "CQL": "cql", "Diff-QL": "diffql"}
+CRITICS = {"none": {}, "LN": {"critic": {"norm": "layernorm"}}}
+FRACTIONS = (0.01, 0.10, 0.50, 1.0)
+EVALUATIONS = 10
+FINAL_EVALUATIONS = 3
+SEP = " · "
+COLUMNS = ("algorithm", "task", "X", "critic")
+
+
+def dataset(task: str) -> str:
+    return f"seemrepro/{task}-v0"
+
+
+def fraction_label(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def variant_label(algorithm: str, task: str, x: float, critic: str) -> str:
+    return SEP.join((algorithm, task, fraction_label(x), critic))
+
+
+def cells(profile: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[float, ...]]:
+    """The algorithms, tasks and fractions computed at ``profile``."""
+    return by_profile(
+        profile,
+        smoke=(("TD3+BC", "IQL"), ("hopper/medium",), (0.01, 1.0)),
+        book=(("TD3+BC", "IQL"), tuple(f"{env}/medium-replay" for env in ENVS), (0.01, 1.0)),
+        paper=(tuple(ALGORITHMS), TASKS, FRACTIONS))
+
+
+def steps(profile: str) -> int:
+    return by_profile(profile, smoke=400, book=20_000, paper=1_000_000)
+
+
+def seeds(profile: str) -> list[int]:
+    return by_profile(profile, smoke=[0], book=[0, 1], paper=list(range(10)))
+
+
+def monitors(profile: str) -> MonitorConfig:
+    n = steps(profile)
+    return MonitorConfig(q_every=by_profile(profile, smoke=50, book=250, paper=5000),
+                         seem_every=by_profile(profile, smoke=200, book=2000, paper=50_000),
+                         seem_samples=256, eval_every=n // EVALUATIONS,
+                         eval_episodes=by_profile(profile, smoke=1, book=5, paper=10),
+                         checkpoint_every=by_profile(profile, smoke=200, book=2000,
+                                                     paper=50_000))
+
+
+def grid(profile: str) -> Grid:
+    algorithms, tasks, fractions = cells(profile)
+    n, watch = steps(profile), monitors(profile)
+    return Grid.over_seeds(
+        {variant_label(name, task, x, critic): RunConfig(
+            ALGORITHMS[name], dataset(task), steps=n, subset=x, monitors=watch, agent=options)
+         for name in algorithms for task in tasks for x in fractions
+         for critic, options in CRITICS.items()}, seeds(profile))
