@@ -21,7 +21,9 @@ from seemrepro.experiments.scores import (
     rank_of,
     ranks_first,
     run_scores,
+    score_diverged_as,
     split_variant,
+    task_aggregates,
     variant_scores,
     within,
 )
@@ -105,6 +107,33 @@ def test_split_variant_and_mean_over_datasets() -> None:
         mean_over(summary, "seed")
     with pytest.raises(ValueError, match="does not split"):
         split_variant(run_scores({"hopper": VARIANTS["a"]}, bound=bound), ["data", "critic"])
+
+
+def test_a_diverged_run_can_be_scored_as_a_stated_value() -> None:
+    runs = run_scores(VARIANTS, bound=bound)
+    filled = score_diverged_as(runs, 0.0)
+    assert filled["score"].tolist() == [40.0, 60.0, 0.0, 20.0, 0.0]
+    assert runs["score"].isna().sum() == 2  # the input is left as it was
+
+
+def test_task_aggregates_total_the_task_means_and_bootstrap_the_iqm() -> None:
+    named = {"TD3 · hopper · LN": VARIANTS["a"], "TD3 · walker2d · LN": VARIANTS["b"],
+             "TD3 · hopper · none": VARIANTS["b"], "TD3 · walker2d · none": VARIANTS["c"]}
+    runs = split_variant(run_scores(named, bound=bound), ["algorithm", "task", "critic"])
+    table = task_aggregates(runs, ["algorithm", "critic"])
+    assert list(table.index) == [("TD3", "LN"), ("TD3", "none")]
+    ln = table.loc[("TD3", "LN")]
+    assert ln["tasks"] == 2 and ln["runs"] == 4
+    assert ln["total"] == 50.0 + 20.0  # hopper's mean (40, 60) + walker2d's only scored run
+    # IQM of the three scores 40, 60, 20 (nothing cut from three values) and its interval
+    assert ln["IQM"] == pytest.approx(40.0)
+    assert 20.0 <= ln["IQM low"] <= ln["IQM"] <= ln["IQM high"] <= 60.0
+    assert ln["Q inflated"] == 0.5 and ln["max |Q|"] == 1e7
+    # every walker2d run without LN diverged: that task, so the total, has no score ...
+    assert math.isnan(table.loc[("TD3", "none"), "total"])
+    # ... unless diverged runs are scored as a stated value
+    filled = task_aggregates(score_diverged_as(runs, 0.0), ["algorithm", "critic"])
+    assert filled.loc[("TD3", "none"), "total"] == 10.0 + 0.0  # hopper (0, 20), walker2d (0)
 
 
 def test_beside_paper_looks_up_by_name() -> None:

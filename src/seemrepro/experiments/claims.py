@@ -184,7 +184,9 @@ A1_THRESHOLDS = (
               "at 1% every algorithm without LN scores well below its 100% score: its total "
               "normalized score (the sum over the computed tasks of the mean final score) is at "
               "most value × its total at 100%. A run's final score is the mean of its last "
-              "three of ten evaluations",
+              "three of ten evaluations; a run stopped because max |Q| passed the divergence "
+              "level (10^6) scores 0, the random policy's normalized score, in every total of "
+              "A1 and A2",
               "Fig. 8: at 1% all baselines score about 50-150 total points over 9 tasks, "
               "against about 500-700 at 100%",
               "'Well below' read as at most half, far above the paper's ratio (about a fifth), "

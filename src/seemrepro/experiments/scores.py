@@ -24,14 +24,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from seemrepro.core.bootstrap import iqm_interval
 from seemrepro.core.predict import first_crossing_or_none
 from seemrepro.engine.config import RunConfig, RunResult
 from seemrepro.experiments.events import q_bound
 
 SCORE, RETURN = "normalized_score", "return"
 # how a chapter shows a :func:`variant_scores` frame with :func:`seemrepro.plots.table`
-SUMMARY_FORMATS = {"mean score": "{:.1f}", "std": "{:.1f}", "mean best": "{:.1f}",
-                   "diverged": "{:.0%}", "Q inflated": "{:.0%}", "max |Q|": "{:.3g}"}
+SUMMARY_FORMATS = {"total": "{:.1f}", "IQM": "{:.1f}", "IQM low": "{:.1f}",
+                   "IQM high": "{:.1f}", "mean score": "{:.1f}", "std": "{:.1f}",
+                   "mean best": "{:.1f}", "diverged": "{:.0%}", "Q inflated": "{:.0%}",
+                   "max |Q|": "{:.3g}"}
 # the columns of :func:`run_scores`
 RUN_COLUMNS = ("variant", "seed", "score", "return", "diverged at", "Q bound", "max |Q|",
                "Q inflated at", "max SEEM", "best score")
@@ -144,6 +147,44 @@ def peak_drop(runs: pd.DataFrame, by: str | Sequence[str] = "variant") -> pd.Ser
     keys = [by] if isinstance(by, str) else list(by)
     drop = (runs["best score"] - runs["score"]).rename("drop")
     return drop.groupby([runs[k] for k in keys], sort=False).mean()
+
+
+def score_diverged_as(runs: pd.DataFrame, score: float) -> pd.DataFrame:
+    """A copy of a :func:`run_scores` frame where every run stopped at divergence, and so never
+    evaluated at its last step, has final score ``score``. For claims about totals over tasks
+    (Figs. 8, 9 and 12), which need a number for every run; the chapter states the value (the
+    random policy's normalized score, 0, for a policy whose critic blew up)."""
+    out = runs.copy()
+    stopped = out["diverged at"].notna() & out["score"].isna()
+    out.loc[stopped, "score"] = float(score)
+    return out
+
+
+def task_aggregates(runs: pd.DataFrame, by: Sequence[str], *, task: str = "task",
+                    level: float = 0.95, resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """One row per group ``by`` of a :func:`run_scores` frame split into columns (e.g. by
+    :func:`split_variant`), aggregating over its ``task`` column:
+
+    * ``tasks``, ``runs``;
+    * ``total``: the sum over tasks of the mean final score per task (Fig. 8's "total score";
+      missing when a task has no scored run);
+    * ``IQM``, ``IQM low``, ``IQM high``: the interquartile mean over all runs with a 95%
+      (``level``) stratified-bootstrap interval that resamples runs within each task
+      (:func:`seemrepro.core.bootstrap.iqm_interval`);
+    * ``Q inflated``: the fraction of runs whose Q passed the bound; ``max |Q|``."""
+    rows = []
+    for key, group in runs.groupby(list(by), sort=False):
+        per_task = group.groupby(task, sort=False)["score"]
+        means = per_task.mean()
+        scores = {name: values.to_numpy(dtype=float) for name, values in per_task}
+        point, low, high = iqm_interval(scores, level=level, resamples=resamples, seed=seed)
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,), strict=True)),
+                     "tasks": len(means), "runs": len(group),
+                     "total": float(means.sum(skipna=False)),
+                     "IQM": point, "IQM low": low, "IQM high": high,
+                     "Q inflated": float(group["Q inflated at"].notna().mean()),
+                     "max |Q|": float(group["max |Q|"].max())})
+    return pd.DataFrame(rows).set_index(list(by))
 
 
 def mean_over(summary: pd.DataFrame, over: str, *, column: str = "mean score") -> pd.Series:
