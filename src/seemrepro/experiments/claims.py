@@ -218,7 +218,9 @@ A6_THRESHOLDS = (
     Threshold("fail_fraction", 0.5,
               "without a target EMA SAC fails: on each environment its mean final return is at "
               "most value × SAC-with-EMA's mean final return. A run's final return is the mean "
-              "of its last three of ten evaluations",
+              "of its last three of ten evaluations. Both A6 statements fail on an environment "
+              "where SAC with EMA's mean final return is not positive (nothing learned to "
+              "compare with)",
               "Fig. 11: SAC without EMA 'behaved aimlessly, maintaining near-zero scores'",
               "'Near zero' read as at most half of SAC with EMA, so that a run which learns "
               "slowly but does learn is not called a failure. Fixed before the A6 runs."),
