@@ -8,7 +8,7 @@ train agents, the module that declares its grid of runs. ``seemrepro claims`` an
 
 from __future__ import annotations
 
-from seemrepro.experiments.grids import a1, a3, a4, a6, n1, n2, n3, t6_offline, t9, t10
+from seemrepro.experiments.grids import a1, a3, a4, a5, a6, n1, n2, n3, t6_offline, t9, t10
 from seemrepro.experiments.spec import Claim, Threshold
 from seemrepro.experiments.theory_thresholds import (
     T1_THRESHOLDS,
@@ -214,6 +214,23 @@ A2_THRESHOLDS = (
               "before the A2 runs."),
 )
 
+A5_THRESHOLDS = (
+    Threshold("step_cost_per_task", 10.0,
+              "each step does not hurt: at 10% and at 50%, each step's total normalized score "
+              "(the sum over the computed tasks of the mean final score, a run stopped at "
+              "divergence scoring 0, as in A1) is at least the previous step's minus value × "
+              "the number of computed tasks",
+              "Fig. 12: each step raises the total",
+              "Ten normalized points per task, A2's margin for 'costs at most a little'. Fixed "
+              "before the A5 runs."),
+    Threshold("ln_gain_margin", 0.0,
+              "LN gives the largest gain: at 10% and at 50%, the gain of '+ LN' over '+ double "
+              "Q' exceeds the gain of '+ EMA' over 'no EMA' and of '+ double Q' over '+ EMA' by "
+              "more than value",
+              "Fig. 12: 'our LayerNorm can further significantly boost the performance'",
+              "The paper's ordering, with no margin either way. Fixed before the A5 runs."),
+)
+
 A6_THRESHOLDS = (
     Threshold("fail_fraction", 0.5,
               "without a target EMA SAC fails: on each environment its mean final return is at "
@@ -314,7 +331,8 @@ CLAIMS: tuple[Claim, ...] = (
           "Tables 1-2: average 80.8 (73.1 without OPER-R) against 29.6",
           ("a4_maze_table",), A4_THRESHOLDS, a4.grid),
     Claim("A5", "Ablation: no EMA → EMA → double Q → LN; LN helps most",
-          "App. F.2 / Fig. 12 on 10% and 50% locomotion"),
+          "App. F.2 / Fig. 12 on 10% and 50% locomotion", ("a5_ablation",), A5_THRESHOLDS,
+          a5.grid),
     Claim("A6", "Online SAC without target EMA fails; with LN it matches SAC with EMA",
           "Sec. 5.3 / Fig. 11 on Hopper and Walker2d", ("a6_online_sac",), A6_THRESHOLDS,
           a6.grid),
