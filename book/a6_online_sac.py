@@ -58,7 +58,7 @@ from seemrepro.experiments.grids.a6 import (
     variant_label,
 )
 from seemrepro.experiments.scores import RETURN, run_scores, split_variant
-from seemrepro.plots.scores import metric_curves, q_curves, score_curves
+from seemrepro.plots.scores import q_curves, score_curves
 from seemrepro.runtime import set_threads
 
 threads = set_threads()  # one torch thread on small machines (see README)

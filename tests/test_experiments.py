@@ -279,3 +279,42 @@ def test_the_maze_table_lays_out_tables_1_and_2_and_the_final_window() -> None:
     config = a4.grid("book").variants["large · Diff-QL"][0]
     # the last ten of twenty evaluations: from half an interval before the eleventh
     assert mazes.final_window_start(config) == config.steps - 9.5 * config.monitors.eval_every
+
+
+def test_the_x_percent_grid_shares_one_subset_and_a5_builds_step_on_step() -> None:
+    from seemrepro.experiments.grids import a1, a5, a6
+
+    for profile in ("smoke", "book", "paper"):
+        configs = a1.grid(profile).configs()
+        # the same X% subset for every algorithm and critic: one subset seed
+        assert {c.subset_seed for c in configs} == {0}
+        algorithms, tasks, fractions = a1.cells(profile)
+        assert len(a1.grid(profile).variants) == len(algorithms) * len(tasks) * len(
+            fractions) * len(a1.CRITICS)
+    assert a1.cells("paper")[1] == a1.TASKS and len(a1.TASKS) == 9
+    assert set(a1.D4RL_TRANSITIONS) == set(a1.TASKS)
+    # A5: "+ double Q" is TD3+BC itself, and "+ LN" is TD3+BC with LayerNorm (A2's LN runs)
+    book = a5.grid("book").variants
+    task = a5.tasks("book")[0]
+    agents = {step: book[a5.variant_label(task, 0.1, step)][0].resolved().agent
+              for step in a5.STEPS}
+    td3bc = a1.grid("book").variants[a1.variant_label("TD3+BC", task, 0.01, "none")][0]
+    assert agents["+ double Q"] == td3bc.resolved().agent
+    assert (agents["no EMA"]["tau"], agents["+ EMA"]["tau"]) == (1.0, td3bc.resolved().agent["tau"])
+    assert not agents["+ EMA"]["double_q"] and agents["+ double Q"]["double_q"]
+    assert agents["+ LN"]["critic"]["norm"] == "layernorm"
+    # A6: the three settings differ only in tau and the critic's normalization
+    sac = {name: a6.grid("book").variants[a6.variant_label("hopper", name)][0].resolved().agent
+           for name in a6.VARIANTS}
+    assert sac[a6.EMA]["tau"] < 1.0 == sac[a6.NO_EMA]["tau"] == sac[a6.NO_EMA_LN]["tau"]
+    assert {k for k in sac[a6.EMA] if sac[a6.EMA][k] != sac[a6.NO_EMA_LN][k]} == {"tau", "critic"}
+
+
+def test_the_x_percent_data_table_counts_the_subsets() -> None:
+    from seemrepro.experiments.grids import a1
+
+    table = a1.data_table(("hopper/medium",), (0.01, 1.0))
+    row = table.loc["hopper/medium"]
+    assert row["ours at 100%"] == row["transitions"]
+    assert row["ours at 1%"] == round(row["transitions"] * 0.01)
+    assert row["D4RL at 1%"] == 10_000 and -20 < row["data score"] < 120

@@ -234,3 +234,25 @@ def test_score_curves_draw_each_run_and_the_mean_where_all_runs_reached() -> Non
     crosses = [line for line in ax.get_lines() if line.get_marker() == "x"]
     assert len(crosses) == 1 and float(crosses[0].get_xdata()[0]) == 200.0
     assert "final-score window" in ax.get_legend_handles_labels()[1]
+
+
+def test_paired_bars_draw_one_bar_per_value_and_an_interval_where_given() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from seemrepro.plots.scores import paired_bars
+
+    fig, ax = plt.subplots()
+    paired_bars(ax, ["TD3+BC · 1%", "TD3+BC · 100%"],
+                {"none": [10.0, 80.0], "LN": [math.nan, 75.0]},
+                low={"none": [5.0, 70.0], "LN": [math.nan, 60.0]},
+                high={"none": [15.0, 90.0], "LN": [math.nan, 85.0]})
+    heights = sorted(p.get_height() for p in ax.patches)
+    assert heights == [10.0, 75.0, 80.0]  # the missing LN value has no bar
+    assert len(ax.collections) == 2  # one set of intervals per series
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["TD3+BC · 1%", "TD3+BC · 100%"]
+    with pytest.raises(ValueError, match="2 groups"):
+        paired_bars(ax, ["a", "b"], {"none": [1.0]})
+    plt.close(fig)

@@ -246,7 +246,7 @@ A6_THRESHOLDS = (
               "final return is at least (1 − value) × SAC-with-EMA's",
               "Fig. 11: 'LayerNorm allows the SAC without EMA to perform equivalently well as "
               "the SAC with EMA'",
-              "Within a fifth: the spread of a 3-seed mean of online returns this early in "
+              "Within a fifth: the spread of a 2-seed mean of online returns this early in "
               "training. One-sided, so LN doing better also matches. Fixed before the A6 runs."),
 )
 

@@ -31,10 +31,11 @@ from seemrepro.experiments.events import q_bound
 
 SCORE, RETURN = "normalized_score", "return"
 # how a chapter shows a :func:`variant_scores` frame with :func:`seemrepro.plots.table`
-SUMMARY_FORMATS = {"total": "{:.1f}", "IQM": "{:.1f}", "IQM low": "{:.1f}",
-                   "IQM high": "{:.1f}", "mean score": "{:.1f}", "std": "{:.1f}",
-                   "mean best": "{:.1f}", "diverged": "{:.0%}", "Q inflated": "{:.0%}",
-                   "max |Q|": "{:.3g}"}
+SUMMARY_FORMATS = {"mean score": "{:.1f}", "std": "{:.1f}", "mean best": "{:.1f}",
+                   "diverged": "{:.0%}", "Q inflated": "{:.0%}", "max |Q|": "{:.3g}"}
+# ... and a :func:`task_aggregates` frame
+TOTALS_FORMATS = {"total": "{:.1f}", "IQM": "{:.1f}", "IQM low": "{:.1f}", "IQM high": "{:.1f}",
+                  "Q inflated": "{:.0%}", "max |Q|": "{:.3g}"}
 # the columns of :func:`run_scores`
 RUN_COLUMNS = ("variant", "seed", "score", "return", "diverged at", "Q bound", "max |Q|",
                "Q inflated at", "max SEEM", "best score")

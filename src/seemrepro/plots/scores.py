@@ -114,3 +114,34 @@ def score_curves(ax: Axes, curves: Mapping[str, Sequence[tuple[np.ndarray, np.nd
     ax.set_xlabel("gradient step")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
+
+
+def paired_bars(ax: Axes, groups: Sequence[str], values: Mapping[str, Sequence[float]], *,
+                low: Mapping[str, Sequence[float]] | None = None,
+                high: Mapping[str, Sequence[float]] | None = None,
+                colors: Mapping[str, Any] | None = None, ylabel: str = "",
+                title: str = "") -> None:
+    """Side-by-side bars, one cluster per group (e.g. "TD3+BC · 1%") and one bar per series
+    in it (e.g. the critic: none, LN), as Figs. 8 and 9 draw totals; ``low``/``high`` draw an
+    interval on each bar (NaN: none). A missing value (NaN) leaves its bar out."""
+    names = list(values)
+    colors = colors or named_colors(names)
+    width = 0.8 / max(len(names), 1)
+    x = np.arange(len(groups))
+    for i, name in enumerate(names):
+        heights = np.asarray(values[name], dtype=float)
+        if len(heights) != len(groups):
+            raise ValueError(f"{name!r} has {len(heights)} values for {len(groups)} groups")
+        offset = x + (i - (len(names) - 1) / 2) * width
+        shown_bars = ~np.isnan(heights)
+        ax.bar(offset[shown_bars], heights[shown_bars], width, color=colors[name], label=name,
+               alpha=0.9)
+        if low is not None and high is not None:
+            lo = np.asarray(low[name], dtype=float)
+            hi = np.asarray(high[name], dtype=float)
+            shown = ~(np.isnan(lo) | np.isnan(hi) | np.isnan(heights))
+            ax.vlines(offset[shown], lo[shown], hi[shown], color=PALETTE["neutral"], lw=1.4)
+    ax.axhline(0.0, color=PALETTE["neutral"], lw=0.6)
+    ax.set_xticks(x, groups, rotation=20, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)

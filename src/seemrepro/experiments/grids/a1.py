@@ -5,8 +5,8 @@ keeps its paper's MuJoCo defaults; LN is on every hidden layer of every critic.
 
 The paper profile is Fig. 8's grid: TD3+BC, IQL, CQL and Diff-QL × the nine tasks × X ∈ {1, 10,
 50, 100} × {none, LN} × 10 seeds × 1M steps. The book profile is what two CPU cores allow,
-reduced in tasks before steps: TD3+BC and IQL on the three medium-replay tasks at 1% and 100%,
-2 seeds, 20,000 steps. CQL (about 12 updates/s on one thread against TD3+BC's 155) and Diff-QL
+reduced in tasks before steps: TD3+BC and IQL on the hopper and walker2d medium-replay tasks at
+1% and 100%, 2 seeds, 20,000 steps. CQL (about 12 updates/s on one thread against TD3+BC's 155) and Diff-QL
 are declared at the paper profile only.
 
 Book steps and tasks were chosen from one probe before the thresholds and runs: TD3+BC on 1% of
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from itertools import product
 
+import pandas as pd
+
 from seemrepro.engine.config import MonitorConfig, RunConfig
 from seemrepro.experiments.spec import Grid
 from seemrepro.runtime import by_profile
@@ -31,6 +33,16 @@ TASKS = tuple(f"{env}/{level}" for env, level in product(ENVS, LEVELS))
 ALGORITHMS = {"TD3+BC": "td3bc", "IQL": "iql", "CQL": "cql", "Diff-QL": "diffql"}
 CRITICS = {"none": {}, "LN": {"critic": {"norm": "layernorm"}}}
 FRACTIONS = (0.01, 0.10, 0.50, 1.0)
+# D4RL's (v2) transitions per task, rounded, for the comparison of what X% means
+D4RL_TRANSITIONS: dict[str, int] = {
+    **{f"{env}/medium": 1_000_000 for env in ENVS},
+    **{f"{env}/medium-expert": 2_000_000 for env in ENVS},
+    "hopper/medium-replay": 402_000, "walker2d/medium-replay": 302_000,
+    "halfcheetah/medium-replay": 202_000,
+}
+# halfcheetah/medium-replay was cut from the book grid for the CPU time of one session (48 runs
+# came to about 110 CPU minutes), before any run had finished: tasks go before steps
+BOOK_TASKS = ("hopper/medium-replay", "walker2d/medium-replay")
 EVALUATIONS = 10
 FINAL_EVALUATIONS = 3
 SEP = " · "
@@ -54,7 +66,7 @@ def cells(profile: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[float, 
     return by_profile(
         profile,
         smoke=(("TD3+BC", "IQL"), ("hopper/medium",), (0.01, 1.0)),
-        book=(("TD3+BC", "IQL"), tuple(f"{env}/medium-replay" for env in ENVS), (0.01, 1.0)),
+        book=(("TD3+BC", "IQL"), BOOK_TASKS, (0.01, 1.0)),
         paper=(tuple(ALGORITHMS), TASKS, FRACTIONS))
 
 
@@ -84,3 +96,21 @@ def grid(profile: str) -> Grid:
             ALGORITHMS[name], dataset(task), steps=n, subset=x, monitors=watch, agent=options)
          for name in algorithms for task in tasks for x in fractions
          for critic, options in CRITICS.items()}, seeds(profile))
+
+
+def data_table(tasks: tuple[str, ...], fractions: tuple[float, ...]) -> pd.DataFrame:
+    """Per task: our dataset's transitions, how many X% of it keeps, D4RL's transitions at
+    the same X, and the data's own normalized score (the mean over its complete episodes)."""
+    from seemrepro.datasets import load, load_subset
+    from seemrepro.datasets.summary import summary_row
+
+    rows = []
+    for task in tasks:
+        full = load(dataset(task))
+        row: dict[str, object] = {"task": task, "transitions": len(full)}
+        for x in fractions:
+            row[f"ours at {fraction_label(x)}"] = len(load_subset(dataset(task), x, 0).rewards)
+            row[f"D4RL at {fraction_label(x)}"] = round(D4RL_TRANSITIONS[task] * x)
+        row["data score"] = summary_row(full)["normalized_score"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("task")
