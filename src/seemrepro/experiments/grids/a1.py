@@ -3,19 +3,21 @@ and without LayerNorm in the critic. X% is a random subset of the transitions, t
 every algorithm (``subset_seed`` 0, :func:`seemrepro.datasets.load_subset`). Every algorithm
 keeps its paper's MuJoCo defaults; LN is on every hidden layer of every critic.
 
-The paper profile is Fig. 8's grid: TD3+BC, IQL, CQL and Diff-QL × the nine tasks × X ∈ {1, 10,
-50, 100} × {none, LN} × 10 seeds × 1M steps. The book profile is what two CPU cores allow,
-reduced in tasks before steps: TD3+BC and IQL on the hopper and walker2d medium-replay tasks at
-1% and 100%, 2 seeds, 20,000 steps. CQL (about 12 updates/s on one thread against TD3+BC's 155) and Diff-QL
-are declared at the paper profile only.
+The paper profile is Fig. 8's grid: TD3+BC, IQL, CQL and Diff-QL × the nine tasks × X ∈ {1,
+10, 50, 100} × {none, LN} × 10 seeds × 1M steps. The book profile is what two CPU cores allow,
+reduced in tasks before steps: TD3+BC and IQL on the hopper and walker2d medium-replay tasks
+at 1% and 100%, 2 seeds, 20,000 steps. CQL (about 12 updates/s on one thread against TD3+BC's
+155) and Diff-QL are declared at the paper profile only.
 
-Book steps and tasks were chosen from one probe before the thresholds and runs: TD3+BC on 1% of
+Book steps and tasks were chosen from probes before the thresholds and runs. TD3+BC on 1% of
 hopper/medium-replay (seed 0, 50,000 steps) had max |Q| 161 at 10,000 steps, 499 at 12,500
 (past max|r|/(1−γ) ≈ 343) and 3,336 at 20,000, while its score fell from 31 at 5,000 steps to
-−3 at 10,000. The issue's own probe on 1% of hopper/medium (2,000 transitions) saw no
-inflation by 20,000 steps. Our medium-replay datasets are small (hopper 35,000 transitions,
-walker2d 20,000, halfcheetah 50,000; D4RL's hold 200,000-400,000), so 1% of them is 200-500
-transitions."""
+−3 at 10,000. CQL on the same subset (seed 0, stopped at 8,400 steps for its cost) inflated
+downwards: mean Q on X fell to −114 at 6,000 steps while max |Q| passed the bound between
+6,000 and 7,000 (256, then 355; 464 at 8,000); its score was −1.9 at 5,000. An earlier probe
+of TD3+BC on 1% of hopper/medium (2,000 transitions) saw no inflation by 20,000 steps. Our
+medium-replay datasets are small (hopper 35,000 transitions, walker2d 20,000, halfcheetah
+50,000; D4RL's hold 200,000-400,000), so 1% of them is 200-500 transitions."""
 
 from __future__ import annotations
 
