@@ -59,7 +59,7 @@ from seemrepro.experiments.grids.a6 import (
 )
 from seemrepro.experiments.scores import RETURN, run_scores, split_variant
 from seemrepro.plots.scores import q_curves, score_curves
-from seemrepro.runtime import set_threads
+from seemrepro.runtime import default_device, set_threads
 
 threads = set_threads()  # one torch thread on small machines (see README)
 
@@ -77,6 +77,7 @@ seeds = sorted({r.config.seed for r in grid.all()})
 monitors = first.monitors
 at_paper = claim.runs("paper").variants[variant_label("hopper", EMA)][0]
 display(Markdown(
+    f"Computed at this profile ({profile}, on {default_device().type}). "
     f"Settings: SAC on {', '.join(f'`{d}`' for d in ENVS.values())}; networks "
     f"{'-'.join(map(str, agent['actor_hidden']))} (actor) and "
     f"{'-'.join(map(str, agent['critic']['hidden']))} (two critics); Adam "
