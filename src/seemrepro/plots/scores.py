@@ -134,8 +134,9 @@ def paired_bars(ax: Axes, groups: Sequence[str], values: Mapping[str, Sequence[f
             raise ValueError(f"{name!r} has {len(heights)} values for {len(groups)} groups")
         offset = x + (i - (len(names) - 1) / 2) * width
         shown_bars = ~np.isnan(heights)
-        ax.bar(offset[shown_bars], heights[shown_bars], width, color=colors[name], label=name,
-               alpha=0.9)
+        bars = ax.bar(offset[shown_bars], heights[shown_bars], width, color=colors[name],
+                      label=name, alpha=0.9)
+        ax.bar_label(bars, fmt="%.0f", fontsize="x-small", padding=2)  # a 0 bar stays visible
         if low is not None and high is not None:
             lo = np.asarray(low[name], dtype=float)
             hi = np.asarray(high[name], dtype=float)
