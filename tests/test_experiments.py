@@ -193,7 +193,15 @@ def test_claim_status_from_verdict_records(results_root: Path) -> None:
     assert (status.status, status.commit, status.device) == (PASSED, "abc", "cpu")
     record_verdict("t6_offline_growth", "paper", passed=False, verdict="boom", **common)
     assert claim_status(t6, "paper", results_root).status == FAILED
-    assert claim_status(get_claim("A1"), "paper", results_root).detail == "no chapter yet"
+    assert claim_status(Claim("X1", "no chapter", "none"), "paper",
+                        results_root).detail == "no chapter yet"
+    # one chapter checking two claims: each claim is judged by its own lines
+    shared = "A1: drop: PASS\nA2: gain: FAIL\nA1 verdict: PASS\nA2 verdict: FAIL\n"
+    record_verdict("a1_x_percent", "paper", passed=False, verdict=shared, **common)
+    assert claim_status(get_claim("A1"), "paper", results_root).status == PASSED
+    assert claim_status(get_claim("A2"), "paper", results_root).status == FAILED
+    record_verdict("a1_x_percent", "paper", passed=False, verdict="KeyError: 'x'", **common)
+    assert claim_status(get_claim("A1"), "paper", results_root).status == FAILED
     page = claims_page(results_root)
     assert page.startswith("# Claims at a glance")
     assert "| T6 |" in page and "failed" in page and "surge_rise" in page

@@ -81,6 +81,18 @@ class ClaimStatus:
         return f"{text} — {where}" if where else text
 
 
+def record_failed(record: dict[str, Any], claim_id: str) -> bool:
+    """Whether a chapter's verdict record fails ``claim_id``. A chapter that checks several
+    claims (A1 and A2) prefixes each of their lines with the claim's ID ("A2: ...",
+    "A2 verdict: ..."); then only those lines judge the claim. Otherwise the record's status
+    does."""
+    own = [line for line in str(record.get("verdict", "")).splitlines()
+           if line.startswith((f"{claim_id}:", f"{claim_id} verdict"))]
+    if own:  # a chapter that failed to run printed no verdict lines: its status decides
+        return verdict_reports_failure("\n".join(own))
+    return bool(record["status"] == FAILED)
+
+
 def claim_status(claim: Claim, profile: str, root: Path | str | None = None) -> ClaimStatus:
     records = [read_verdict(c, profile, root) for c in claim.chapters]
     present = [r for r in records if r is not None]
@@ -92,7 +104,7 @@ def claim_status(claim: Claim, profile: str, root: Path | str | None = None) -> 
             committed = None
     runs = f"{len(committed.runs)}/{committed.total_runs} runs committed" if committed else ""
     if present and len(present) == len(records):
-        failed = [r for r in present if r["status"] == FAILED]
+        failed = [r for r in present if record_failed(r, claim.id)]
         latest = max(present, key=lambda r: r["date"])
         chosen = failed[0] if failed else latest
         return ClaimStatus(FAILED if failed else PASSED, runs, chosen["commit"],
