@@ -81,21 +81,32 @@ class ClaimStatus:
         return f"{text} — {where}" if where else text
 
 
-def record_failed(record: dict[str, Any], claim_id: str) -> bool:
-    """Whether a chapter's verdict record fails ``claim_id``. A chapter that checks several
+def record_failed(record: dict[str, Any], claim_id: str, *, shared: bool = False) -> bool:
+    """Whether a chapter's verdict record fails ``claim_id``. A chapter ``shared`` by several
     claims (A1 and A2) prefixes each of their lines with the claim's ID ("A2: ...",
-    "A2 verdict: ..."); then only those lines judge the claim. Otherwise the record's status
-    does."""
+    "A2 verdict: ..."), and only those lines judge the claim; a chapter that failed to run
+    printed none of them, and its status decides, as for every other chapter."""
     own = [line for line in str(record.get("verdict", "")).splitlines()
            if line.startswith((f"{claim_id}:", f"{claim_id} verdict"))]
-    if own:  # a chapter that failed to run printed no verdict lines: its status decides
+    if shared and own:
         return verdict_reports_failure("\n".join(own))
     return bool(record["status"] == FAILED)
+
+
+def shared_chapters() -> set[str]:
+    """Chapters that check more than one claim."""
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for claim in CLAIMS:
+        shared |= seen & set(claim.chapters)
+        seen |= set(claim.chapters)
+    return shared
 
 
 def claim_status(claim: Claim, profile: str, root: Path | str | None = None) -> ClaimStatus:
     records = [read_verdict(c, profile, root) for c in claim.chapters]
     present = [r for r in records if r is not None]
+    shared = shared_chapters()
     committed = None
     if claim.grid is not None:
         try:
@@ -104,7 +115,8 @@ def claim_status(claim: Claim, profile: str, root: Path | str | None = None) -> 
             committed = None
     runs = f"{len(committed.runs)}/{committed.total_runs} runs committed" if committed else ""
     if present and len(present) == len(records):
-        failed = [r for r in present if record_failed(r, claim.id)]
+        failed = [r for r in present
+                  if record_failed(r, claim.id, shared=r["chapter"] in shared)]
         latest = max(present, key=lambda r: r["date"])
         chosen = failed[0] if failed else latest
         return ClaimStatus(FAILED if failed else PASSED, runs, chosen["commit"],
