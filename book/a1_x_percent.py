@@ -58,21 +58,14 @@ from seemrepro import plots
 from seemrepro.experiments import get_claim, grid_runs
 from seemrepro.experiments.events import q_bound
 from seemrepro.experiments.grids.a1 import (
-    COLUMNS,
     EVALUATIONS,
-    FINAL_EVALUATIONS,
     cells,
     data_table,
     fraction_label,
+    scored_runs,
     variant_label,
 )
-from seemrepro.experiments.scores import (
-    TOTALS_FORMATS,
-    run_scores,
-    score_diverged_as,
-    split_variant,
-    task_aggregates,
-)
+from seemrepro.experiments.scores import TOTALS_FORMATS, task_aggregates
 from seemrepro.plots.scores import paired_bars, q_curves
 from seemrepro.runtime import default_device, set_threads
 
@@ -123,8 +116,7 @@ plots.table(data_table(tasks, fractions), precision=1)
 # ## Totals per algorithm, X and critic
 
 # %%
-runs = score_diverged_as(split_variant(run_scores(grid.variants, last=FINAL_EVALUATIONS),
-                                       list(COLUMNS)), 0.0)
+runs = scored_runs(grid.variants)
 totals = task_aggregates(runs, ["algorithm", "X", "critic"])
 plots.table(totals, precision=1, formats=TOTALS_FORMATS)
 

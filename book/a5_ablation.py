@@ -46,15 +46,9 @@ from myst_nb import glue
 from seemrepro import plots
 from seemrepro.experiments import get_claim, grid_runs
 from seemrepro.experiments.events import q_bound
-from seemrepro.experiments.grids.a1 import FINAL_EVALUATIONS, fraction_label
+from seemrepro.experiments.grids.a1 import fraction_label, scored_runs
 from seemrepro.experiments.grids.a5 import COLUMNS, FRACTIONS, STEPS, tasks, variant_label
-from seemrepro.experiments.scores import (
-    TOTALS_FORMATS,
-    run_scores,
-    score_diverged_as,
-    split_variant,
-    task_aggregates,
-)
+from seemrepro.experiments.scores import TOTALS_FORMATS, task_aggregates
 from seemrepro.plots.scores import paired_bars, q_curves
 from seemrepro.runtime import default_device, set_threads
 
@@ -91,8 +85,7 @@ display(Markdown(
 # ## Totals per X and step
 
 # %%
-runs = score_diverged_as(split_variant(run_scores(grid.variants, last=FINAL_EVALUATIONS),
-                                       list(COLUMNS)), 0.0)
+runs = scored_runs(grid.variants, COLUMNS)
 totals = task_aggregates(runs, ["X", "step"])
 plots.table(totals, precision=1, formats=TOTALS_FORMATS)
 

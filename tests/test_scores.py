@@ -256,3 +256,13 @@ def test_paired_bars_draw_one_bar_per_value_and_an_interval_where_given() -> Non
     with pytest.raises(ValueError, match="2 groups"):
         paired_bars(ax, ["a", "b"], {"none": [1.0]})
     plt.close(fig)
+
+
+def test_the_x_percent_runs_are_split_and_a_diverged_run_scores_zero() -> None:
+    from seemrepro.experiments.grids import a1
+
+    named = {a1.variant_label("TD3+BC", "hopper/medium", 0.01, "none"): VARIANTS["b"]}
+    runs = a1.scored_runs(named)
+    assert list(runs.columns[:5]) == [*a1.COLUMNS, "seed"]
+    assert runs["X"].tolist() == ["1%", "1%"]
+    assert runs["score"].tolist() == [a1.DIVERGED_SCORE, 20.0]

@@ -21,11 +21,13 @@ medium-replay datasets are small (hopper 35,000 transitions, walker2d 20,000, ha
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from itertools import product
 
 import pandas as pd
 
-from seemrepro.engine.config import MonitorConfig, RunConfig
+from seemrepro.engine.config import MonitorConfig, RunConfig, RunResult
+from seemrepro.experiments.scores import run_scores, score_diverged_as, split_variant
 from seemrepro.experiments.spec import Grid
 from seemrepro.runtime import by_profile
 
@@ -47,6 +49,7 @@ D4RL_TRANSITIONS: dict[str, int] = {
 BOOK_TASKS = ("hopper/medium-replay", "walker2d/medium-replay")
 EVALUATIONS = 10
 FINAL_EVALUATIONS = 3
+DIVERGED_SCORE = 0.0  # a run stopped at divergence: the random policy's normalized score
 SEP = " · "
 COLUMNS = ("algorithm", "task", "X", "critic")
 
@@ -116,3 +119,12 @@ def data_table(tasks: tuple[str, ...], fractions: tuple[float, ...]) -> pd.DataF
         row["data score"] = summary_row(full)["normalized_score"]
         rows.append(row)
     return pd.DataFrame(rows).set_index("task")
+
+
+def scored_runs(variants: Mapping[str, Sequence[RunResult]],
+                columns: Sequence[str] = COLUMNS) -> pd.DataFrame:
+    """The runs of a claim about totals (A1, A2, A5): each run's final score over its last
+    ``FINAL_EVALUATIONS`` evaluations, a run stopped at divergence scoring ``DIVERGED_SCORE``,
+    the variant split into ``columns``."""
+    runs = run_scores(variants, last=FINAL_EVALUATIONS)
+    return score_diverged_as(split_variant(runs, list(columns)), DIVERGED_SCORE)
