@@ -71,7 +71,8 @@ book: $(STAMP) $(BENCH_STAMP) $(MATHJAX)
 # The smoke chapters and committed results of T8-T10, N1-N3, W1, A3 and A4 read these datasets
 # (about four minutes, once)
 TEST_DATASETS = hopper/medium walker2d/medium halfcheetah/medium hopper/medium-expert \
-	walker2d/medium-expert pointmaze/umaze pointmaze/medium pointmaze/large
+	walker2d/medium-expert hopper/medium-replay walker2d/medium-replay pointmaze/umaze \
+	pointmaze/medium pointmaze/large
 
 test: $(STAMP) $(BENCH_STAMP)
 	$(PY) -m seemrepro.datasets.generate --only $(TEST_DATASETS) --missing
