@@ -226,9 +226,9 @@ display(Markdown("\n".join([
 # algorithm with itself.
 #
 # **What differs from the paper.** The data is weaker and smaller (the table above), the runs
-# are short, CQL and Diff-QL are declared but not computed at this profile (CQL's update is
-# about ten times as costly as TD3+BC's on these CPUs), and X ∈ {10%, 50%} is left to the
-# paper profile. The book computes the medium-replay tasks because a probe showed Q
+# are short, CQL and Diff-QL are declared but not computed at this profile (their updates
+# cost far more than TD3+BC's on these CPUs; the grid module records the rates), and
+# X ∈ {10%, 50%} is left to the paper profile. The book computes the medium-replay tasks because a probe showed Q
 # inflating there at 1% within the steps these CPUs allow (the grid module records it).
 
 # %%

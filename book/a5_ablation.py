@@ -19,7 +19,7 @@
 # tasks, and that LayerNorm, on top of the other two, raises it most.
 #
 # **Setting here.** The paper builds this ablation on TD3+BC's code and does not say whether
-# the behaviour-cloning term stays. We keep it (α = 2.5), with target-policy smoothing and the
+# the behaviour-cloning term stays. We keep it (TD3+BC's α), with target-policy smoothing and the
 # delayed actor, and switch only what the ablation names: τ = 1 ("no EMA": the target is the
 # current critic) or TD3+BC's τ, one critic or the smaller of two in the target, and LayerNorm
 # on every hidden layer of the critics. So "+ double Q" is TD3+BC and "+ LN" is TD3+BC with
