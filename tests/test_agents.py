@@ -117,3 +117,26 @@ def test_batched_seeds_reject_batchnorm_and_unknown_options() -> None:
         make_config("td3", {"learning_rate": 1.0})
     with pytest.raises(ValueError, match="expectile"):
         make_config("iql", {"expectile": 1.5})
+
+
+def test_cql_bfloat16_penalty_stays_close_to_float32() -> None:
+    data = random_buffer()
+    options = {"critic": {"hidden": [64, 64]}, "actor_hidden": [32, 32]}
+    exact = agent_class("cql")(5, 2, make_config("cql", options), seed=0)
+    fast = agent_class("cql")(5, 2, make_config("cql", {**options, "penalty_dtype": "bfloat16"}),
+                              seed=0)
+    batch = data.sample(64, torch.Generator().manual_seed(0))
+    penalties, grads = [], []
+    for agent in (exact, fast):
+        agent.generators[0].manual_seed(1)  # the same sampled actions on both sides
+        q_values = agent.q_values(agent.critics, batch.states, batch.actions)
+        penalty = agent.conservative_penalty(batch, q_values)
+        (grad,) = torch.autograd.grad(penalty, [agent.critics[0].net[0].weight])
+        penalties.append(penalty.detach())
+        grads.append(grad.flatten())
+    assert penalties[1].dtype == torch.float32
+    assert not torch.equal(penalties[0], penalties[1])  # bfloat16 did run
+    torch.testing.assert_close(penalties[1], penalties[0], rtol=1e-3, atol=0)
+    assert torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0) > 0.999
+    with pytest.raises(ValueError, match="penalty_dtype"):
+        make_config("cql", {"penalty_dtype": "float16"})

@@ -44,17 +44,18 @@ def test_verdicts() -> None:
 
 
 def _results(ours: float = 150.0, gpu: bool = False) -> dict:
-    rows = bt.throughput_rows({"td3bc": ours, "cql": 12.0}, {"td3bc": 60.0, "cql": 10.0},
-                              {"td3bc": 80.0, "cql": 11.0})
+    rows = bt.throughput_rows({"td3bc": ours, "cql": 12.0, "cql+bf16": 30.0},
+                              {"td3bc": 60.0, "cql": 10.0}, {"td3bc": 80.0, "cql": 11.0})
     return {"meta": {"dataset": bt.DATASET, "threads": 2, "allocator_tuned": True},
             "throughput": rows,
             "batched": [{"algorithm": "td3bc", "seeds": 5, "batched": 300.0,
                          "sequential": 200.0, "ratio": 1.5, "verdict": "PASS"},
                         {"algorithm": "cql", "seeds": 5, "batched": 50.0, "sequential": 48.0,
                          "ratio": 50 / 48, "verdict": "FAIL"}],
-            "flops": {"update_flops": 4.2e8, "updates_per_second": ours, "achieved_flops": 6.3e10,
-                      "peak_flops": 1.5e11, "peak_by_size": {"4096x4096x4096": 1.5e11},
-                      "fraction": 0.42},
+            "flops": {"peak_flops": 1.5e11, "peak_by_size": {"4096x4096x4096": 1.5e11},
+                      "per_algorithm": bt.flop_rows({"td3bc": 4.2e8, "cql": 6e9},
+                                                    {"td3bc": ours, "cql": 12.0},
+                                                    {"td3bc": 60.0, "cql": 10.0}, 1.5e11)},
             "seem": {"seem_seconds": 2.0, "interval": 10000, "samples": 2560,
                      "training_seconds_per_interval": 66.0, "share": 2.0 / 68.0,
                      "verdict": "PASS"},
@@ -66,11 +67,18 @@ def _results(ours: float = 150.0, gpu: bool = False) -> dict:
 
 def test_throughput_rows_and_report() -> None:
     results = _results()
-    td3bc, cql = results["throughput"]
+    td3bc, cql, cql_bf16 = results["throughput"]
     assert td3bc["ratio"] == pytest.approx(2.5) and td3bc["verdict"] == "PASS"
     assert td3bc["ratio_tuned_malloc"] == pytest.approx(150 / 80)
     assert cql["ratio"] == pytest.approx(1.2) and cql["verdict"] == "FAIL"
+    # the opt-in row is compared with d3rlpy's CQL, and its PASS stays out of the summary
+    assert cql_bf16["ratio"] == pytest.approx(3.0) and cql_bf16["opt_in"]
+    assert not cql["opt_in"]
     text = bt.format_report(results)
+    assert "PASS (opt-in setting: shown, not in the summary)" in text
+    assert "cql+bf16: cql with penalty_dtype=bfloat16" in text
+    # CQL at 12 upd/s x 6 GFLOP = 72 GFLOP/s of 150: 48% of peak; at the peak 25 upd/s = 2.5x
+    assert "48.0% of peak; at the peak 25 upd/s = 2.50x d3rlpy" in text
     assert "td3bc" in text and "2.50x" in text and "no GPU present" in text
     assert "cql        batched     50.0 vs sequential     48.0: 1.04x (target >= 1.2x) FAIL" in text
     assert text.splitlines()[-1] == "SUMMARY training: 3/5 targets PASS FAIL"

@@ -98,5 +98,6 @@ class Temperature(nn.Module):
         self.log_alpha = nn.Parameter(torch.tensor(float(initial)).log())
 
     def forward(self, like: torch.Tensor) -> torch.Tensor:
-        """``log α`` broadcast to ``like``'s shape."""
-        return self.log_alpha.expand(like.shape)
+        """``log α`` broadcast to ``like``'s shape (a copy: an expanded view of the parameter
+        made under ``no_grad`` would still claim to require grad, with no graph behind it)."""
+        return self.log_alpha.expand(like.shape).clone()
