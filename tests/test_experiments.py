@@ -297,8 +297,13 @@ def test_the_x_percent_grid_shares_one_subset_and_a5_builds_step_on_step() -> No
         # the same X% subset for every algorithm and critic: one subset seed
         assert {c.subset_seed for c in configs} == {0}
         algorithms, tasks, fractions = a1.cells(profile)
-        assert len(a1.grid(profile).variants) == len(algorithms) * len(tasks) * len(
-            fractions) * len(a1.CRITICS)
+        assert len(a1.grid(profile).variants) == sum(
+            len(a1.algorithm_tasks(profile, a)) for a in algorithms) * len(fractions) * len(
+            a1.CRITICS)
+        assert all(set(a1.algorithm_tasks(profile, a)) <= set(tasks) for a in algorithms)
+        # CQL's bfloat16 penalty only where CPUs run it; the paper profile keeps float32
+        cql = {c.resolved().agent.get("penalty_dtype") for c in configs if c.algorithm == "cql"}
+        assert cql == ({"float32"} if profile == "paper" else {"bfloat16"})
     assert a1.cells("paper")[1] == a1.TASKS and len(a1.TASKS) == 9
     assert set(a1.D4RL_TRANSITIONS) == set(a1.TASKS)
     # A5: "+ double Q" is TD3+BC itself, and "+ LN" is TD3+BC with LayerNorm (A2's LN runs)
