@@ -252,7 +252,9 @@ display(Markdown("\n".join([
 # %%
 # NBVAL_CHECK_OUTPUT
 assert len(totals) == len(algorithms) * len(fractions) * 2
-assert all(totals.loc[a, "runs"].eq(len(own_tasks[a]) * len(seeds)).all() for a in algorithms)
+runs_per_total = totals["runs"].reset_index()
+assert all((runs_per_total.loc[runs_per_total["algorithm"] == a, "runs"]
+            == len(own_tasks[a]) * len(seeds)).all() for a in algorithms)
 parts = {**a1_parts, **a2_parts}
 for statement, holds in parts.items():
     print(f"{statement}: {'PASS' if holds else 'FAIL'}")
