@@ -12,7 +12,7 @@ import pytest
 
 from seemrepro.engine import RunStore
 from seemrepro.experiments import CommittedResults
-from seemrepro.experiments.claims import claims_with_grids
+from seemrepro.experiments.claims import claims_with_grids, get_claim
 from seemrepro.experiments.results import results_root
 from seemrepro.experiments.verify import MATCH, cheapest, verify_results
 from seemrepro.runtime import PROFILES
@@ -30,6 +30,10 @@ def test_claims_with_runs_have_committed_smoke_and_book_results(claim: str) -> N
         results = committed(claim, profile)
         assert results is not None, f"{claim} has no committed {profile} results"
         assert len(results.runs) == results.total_runs, f"{claim} at {profile} is partial"
+        declared = len(get_claim(claim).runs(profile))
+        assert results.total_runs == declared, (
+            f"{claim} at {profile}: the committed results cover a grid of {results.total_runs} "
+            f"runs, the claim now declares {declared}; train and export the new runs")
 
 
 @pytest.mark.parametrize("claim", CLAIMS)
