@@ -118,7 +118,7 @@ def monitors(profile: str) -> MonitorConfig:
 
 
 def grid(profile: str) -> Grid:
-    algorithms, tasks, fractions = cells(profile)
+    algorithms, _, fractions = cells(profile)
     n, watch = steps(profile), monitors(profile)
     return Grid.over_seeds(
         {variant_label(name, task, x, critic): RunConfig(
