@@ -51,6 +51,9 @@
 profile = "book"
 
 # %% tags=["hide-input"]
+import math
+import statistics
+
 from IPython.display import Markdown, display
 from myst_nb import glue
 
@@ -67,7 +70,7 @@ from seemrepro.experiments.grids.a1 import (
     scored_runs,
     variant_label,
 )
-from seemrepro.experiments.scores import TOTALS_FORMATS, task_aggregates
+from seemrepro.experiments.scores import TOTALS_FORMATS, final_value, task_aggregates
 from seemrepro.plots.scores import paired_bars, q_curves
 from seemrepro.runtime import default_device, set_threads
 
@@ -214,6 +217,12 @@ for a in algorithms:
         for c in ("none", "LN"):
             glue(f"a1_{key}_{fraction_label(x).rstrip('%')}_{c}", f"{total[(a, fraction_label(x), c)]:.0f}",
                  display=False)
+final_q = {(a, c): [q for t in own_tasks[a]
+                    for r in grid.variants[variant_label(a, t, smallest, c)]
+                    if not math.isnan(q := final_value(r, "q_data"))]
+           for a in algorithms for c in ("none", "LN")}
+median_q = {k: f"{statistics.median(v):.0f}" if v else "none (all stopped)"
+            for k, v in final_q.items()}
 glue("a1_tasks", str(len(tasks)), display=False)
 glue("a1_steps", f"{first.steps:,}", display=False)
 display(Markdown("\n".join([
@@ -223,7 +232,9 @@ display(Markdown("\n".join([
       f"({total[(a, small, 'none')] / total[(a, full, 'none')]:.2f}×); with LN "
       f"{total[(a, full, 'LN')]:.1f} and {total[(a, small, 'LN')]:.1f}. Q inflated in "
       f"{totals.loc[(a, small, 'none'), 'Q inflated']:.0%} of its {small} runs without LN and "
-      f"{totals.loc[(a, small, 'LN'), 'Q inflated']:.0%} with LN." for a in algorithms),
+      f"{totals.loc[(a, small, 'LN'), 'Q inflated']:.0%} with LN; median final mean Q on "
+      f"the data {median_q[(a, 'none')]} without LN and {median_q[(a, 'LN')]} with LN (of "
+      f"the runs not stopped)." for a in algorithms),
     f"* Diverging at {small} without LN: {', '.join(diverging) or 'none'}.",
 ])))
 
@@ -246,7 +257,10 @@ display(Markdown("\n".join([
 # it runs on fewer tasks (listed above) and with those passes in bfloat16 (`penalty_dtype`; float32 at the paper profile): the test
 # `test_cql_bfloat16_penalty_stays_close_to_float32` bounds how far that moves the penalty and
 # its gradient. Diff-QL is declared at the paper profile only (the grid module records the
-# rates). The book computes the medium-replay tasks because a probe showed Q
+# rates). Max |Q| passes the bound in either direction. CQL's penalty pushes the values of
+# sampled actions down, so where its Q inflates, the sign of the final mean Q in the bullets
+# above tells which way; whether LayerNorm holds that pull shows in its Q-inflated share with
+# LN. The book computes the medium-replay tasks because a probe showed Q
 # inflating there at 1% within the steps these CPUs allow (the grid module records it).
 
 # %%
