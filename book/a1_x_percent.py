@@ -52,7 +52,6 @@ profile = "book"
 
 # %% tags=["hide-input"]
 import math
-import statistics
 
 from IPython.display import Markdown, display
 from myst_nb import glue
@@ -70,7 +69,7 @@ from seemrepro.experiments.grids.a1 import (
     scored_runs,
     variant_label,
 )
-from seemrepro.experiments.scores import TOTALS_FORMATS, final_value, task_aggregates
+from seemrepro.experiments.scores import TOTALS_FORMATS, median_final_value, task_aggregates
 from seemrepro.plots.scores import paired_bars, q_curves
 from seemrepro.runtime import default_device, set_threads
 
@@ -217,12 +216,11 @@ for a in algorithms:
         for c in ("none", "LN"):
             glue(f"a1_{key}_{fraction_label(x).rstrip('%')}_{c}", f"{total[(a, fraction_label(x), c)]:.0f}",
                  display=False)
-final_q = {(a, c): [q for t in own_tasks[a]
-                    for r in grid.variants[variant_label(a, t, smallest, c)]
-                    if not math.isnan(q := final_value(r, "q_data"))]
-           for a in algorithms for c in ("none", "LN")}
-median_q = {k: f"{statistics.median(v):.0f}" if v else "none (all stopped)"
-            for k, v in final_q.items()}
+smallest_runs = {(a, c): [r for t in own_tasks[a]
+                          for r in grid.variants[variant_label(a, t, smallest, c)]]
+                 for a in algorithms for c in ("none", "LN")}
+median_q = {k: "none (all stopped)" if math.isnan(q := median_final_value(v, "q_data"))
+            else f"{q:.0f}" for k, v in smallest_runs.items()}
 glue("a1_tasks", str(len(tasks)), display=False)
 glue("a1_steps", f"{first.steps:,}", display=False)
 display(Markdown("\n".join([
@@ -254,9 +252,9 @@ display(Markdown("\n".join([
 # **What differs from the paper.** The data is weaker and smaller (the table above), the runs
 # are short, and X ∈ {10%, 50%} is left to the paper profile. CQL's update sends many sampled
 # actions per state through both critics, far more arithmetic than TD3+BC's, so on these CPUs
-# it runs on fewer tasks (listed above) and with those passes in bfloat16 (`penalty_dtype`; float32 at the paper profile): the test
-# `test_cql_bfloat16_penalty_stays_close_to_float32` bounds how far that moves the penalty and
-# its gradient. Diff-QL is declared at the paper profile only (the grid module records the
+# it runs on fewer tasks (listed above) and with those passes in bfloat16 (`penalty_dtype`;
+# float32 at the paper profile): the test `test_cql_bfloat16_penalty_stays_close_to_float32`
+# bounds how far that moves the penalty and its gradient. Diff-QL is declared at the paper profile only (the grid module records the
 # rates). Max |Q| passes the bound in either direction. CQL's penalty pushes the values of
 # sampled actions down, so where its Q inflates, the sign of the final mean Q in the bullets
 # above tells which way; whether LayerNorm holds that pull shows in its Q-inflated share with

@@ -266,3 +266,12 @@ def test_the_x_percent_runs_are_split_and_a_diverged_run_scores_zero() -> None:
     assert list(runs.columns[:5]) == [*a1.COLUMNS, "seed"]
     assert runs["X"].tolist() == ["1%", "1%"]
     assert runs["score"].tolist() == [a1.DIVERGED_SCORE, 20.0]
+
+
+def test_median_final_value_skips_runs_stopped_before_their_last_step() -> None:
+    from seemrepro.experiments.scores import median_final_value
+
+    # "b": seed 0 stopped at divergence (no final score), seed 1 ended at 20
+    assert median_final_value(VARIANTS["b"], "normalized_score") == 20.0
+    assert median_final_value(VARIANTS["a"], "normalized_score") == 50.0
+    assert math.isnan(median_final_value(VARIANTS["c"], "normalized_score"))

@@ -162,7 +162,7 @@ def train_behaviour(config: BehaviourConfig, root: Path | None = None) -> dict[s
     def manifest(finished: bool) -> dict[str, Any]:
         return {
             "env_id": config.env_id, "algorithm": config.algorithm.upper(), "config": asdict(config),
-            "td3_config": agent.config.to_dict(), "state_dim": state_dim,
+            "agent_config": agent.config.to_dict(), "state_dim": state_dim,
             "action_dim": action_dim, "steps": step, "wall_seconds": round(elapsed, 1),
             "steps_per_second": round(step / max(elapsed, 1e-9), 1),
             "torch_threads": torch.get_num_threads(), "finished": finished,

@@ -56,6 +56,13 @@ def final_value(run: RunResult, metric: str = SCORE, *, last: int = 1) -> float:
     return float(trained[-last:].mean())
 
 
+def median_final_value(runs: Iterable[RunResult], metric: str) -> float:
+    """The median of :func:`final_value` over the runs that reached their last step (a run
+    stopped at divergence has none); NaN when no run did."""
+    values = [v for run in runs if not math.isnan(v := final_value(run, metric))]
+    return float(np.median(values)) if values else math.nan
+
+
 def best_value(run: RunResult, metric: str = SCORE) -> float:
     """The largest ``metric`` over the run's evaluations after step 0 (Diff-QL's "best score"),
     whether or not the run reached its last step; NaN when it has none."""

@@ -93,7 +93,7 @@ def algorithm_tasks(profile: str, algorithm: str) -> tuple[str, ...]:
 
 
 def agent_options(profile: str, algorithm: str) -> dict[str, object]:
-    """Options every run of ``algorithm`` adds to its critic's at ``profile``."""
+    """Agent options every run of ``algorithm`` has at ``profile``, before its critic's."""
     if algorithm == "CQL" and profile in ("smoke", "book"):
         return dict(CQL_CPU_OPTIONS)
     return {}
