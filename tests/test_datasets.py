@@ -191,12 +191,19 @@ def test_dict_observations_are_flattened_with_the_goal(tmp_path: Path) -> None:
 
 def test_parse_only() -> None:
     assert parse_only(["seemrepro/hopper/medium-v0", "walker2d/random"]) == {
-        "Hopper-v5": ["medium"], "Walker2d-v5": ["random"]}
-    assert len(parse_only(["halfcheetah"])["HalfCheetah-v5"]) == 5
+        ("Hopper-v5", "v0"): ["medium"], ("Walker2d-v5", "v0"): ["random"]}
+    assert len(parse_only(["halfcheetah"])[("HalfCheetah-v5", "v0")]) == 5
     assert parse_only(["pointmaze/large", "seemrepro/pointmaze/umaze-v0"]) == {
-        "pointmaze": ["umaze", "large"]}
+        ("pointmaze", "v0"): ["umaze", "large"]}
+    assert parse_only(["seemrepro/hopper/medium-replay-v1", "hopper/random",
+                       "hopper/medium-v1"]) == {
+        ("Hopper-v5", "v1"): ["medium", "medium-replay"], ("Hopper-v5", "v0"): ["random"]}
     with pytest.raises(ValueError, match="unknown dataset family"):
         parse_only(["ant/medium"])
+    with pytest.raises(ValueError, match="unknown dataset version 'v7'"):
+        parse_only(["hopper/medium-v7"])
+    with pytest.raises(ValueError, match="unknown dataset version"):
+        parse_only(["pointmaze/umaze-v1"])
 
 
 def test_random_generation_is_deterministic(tmp_path: Path) -> None:

@@ -14,8 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from seemrepro.datasets.episodes import REF_EPISODES
-from seemrepro.datasets.generate import MAZE_FAMILY, generate_locomotion, parse_only
-from seemrepro.datasets.maze import generate_maze
+from seemrepro.datasets.generate import generate_family, parse_only
 from seemrepro.datasets.minari_io import list_local
 from seemrepro.runtime import environment_variable
 
@@ -27,18 +26,12 @@ def generate_missing(ids: Sequence[str], *, root: Path, scale: float = 1.0,
                      ref_episodes: int = REF_EPISODES, progress: bool = False) -> list[str]:
     """Generate those of the project dataset ``ids`` not yet under ``root``; returns their ids.
 
-    Each environment's missing kinds are generated in one call, in the recipe's order
-    (``medium-expert`` reuses the medium and expert episodes of the same call).
+    Each family's missing kinds are generated in one call (:func:`generate_family`).
     """
     local = list_local(root)
     missing = [i for i in ids if i not in local]
-    for key, kinds in parse_only(missing).items():
-        if key == MAZE_FAMILY:
-            generate_maze(kinds, root=root, scale=scale, ref_episodes=ref_episodes,
-                          progress=progress)
-        else:
-            generate_locomotion(key, kinds, root=root, scale=scale, ref_episodes=ref_episodes,
-                                progress=progress)
+    for family, kinds in parse_only(missing).items():
+        generate_family(family, kinds, root, scale, ref_episodes=ref_episodes, progress=progress)
     return missing
 
 

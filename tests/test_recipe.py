@@ -1,0 +1,49 @@
+"""Choosing a behaviour run's medium snapshot and the medium-replay actors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from seemrepro.datasets.recipe import choose_medium, replay_phases
+
+
+def snaps(returns: list[float], every: int = 5000, first: int = 10_000) -> list[dict[str, Any]]:
+    return [{"step": first + k * every, "eval_return_mean": r} for k, r in enumerate(returns)]
+
+
+# an early lucky evaluation (300 at 20k) before training really gets near the target of 330
+RUN = snaps([10, 300, 100, 120, 150, 200, 310, 900, 1000])
+
+
+def test_closest_rule_can_pick_an_early_lucky_snapshot() -> None:
+    assert choose_medium(RUN, 330.0, "closest")["step"] == 40_000  # 310, not 300 at 15k
+    assert choose_medium(RUN, 302.0, "closest")["step"] == 15_000
+
+
+def test_crossing_rule_stops_where_training_first_gets_there() -> None:
+    assert choose_medium(RUN, 302.0, "crossing")["step"] == 40_000  # 310, the first to reach it
+    assert choose_medium(RUN, 600.0, "crossing")["step"] == 40_000  # 310 is closer than 900
+    assert choose_medium(RUN, 800.0, "crossing")["step"] == 45_000
+
+
+def test_an_unreached_target_takes_the_closest_of_the_last_snapshots() -> None:
+    assert choose_medium(RUN, 5000.0, "crossing")["step"] == 50_000
+    with pytest.raises(ValueError, match="unknown medium rule"):
+        choose_medium(RUN, 300.0, "latest")
+
+
+def test_replay_phases_cover_every_step_before_medium() -> None:
+    run = snaps([0.0] * 45)  # snapshots at 10k, 15k, ..., 230k
+    medium = 230_000
+    full = replay_phases(run, medium)
+    assert [s["step"] for s, _ in full] == list(range(10_000, medium, 5000))
+    assert {n for _, n in full} == {5000}
+    capped = replay_phases(run, medium, max_actors=6)
+    assert len(capped) <= 6
+    assert sum(n for _, n in capped) == sum(n for _, n in full) == medium - 10_000
+    assert capped[0][0]["step"] == 10_000 and capped[1][0]["step"] == 10_000 + 8 * 5000
+    assert replay_phases(run, 10_000, max_actors=6) == []
+    with pytest.raises(ValueError, match="at least 1"):
+        replay_phases(run, medium, max_actors=0)
