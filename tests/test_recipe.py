@@ -47,3 +47,17 @@ def test_replay_phases_cover_every_step_before_medium() -> None:
     assert replay_phases(run, 10_000, max_actors=6) == []
     with pytest.raises(ValueError, match="at least 1"):
         replay_phases(run, medium, max_actors=0)
+
+
+def test_behaviour_table_lists_each_committed_recipe() -> None:
+    from seemrepro.datasets.behaviour import LOCOMOTION_ENVS
+    from seemrepro.datasets.generate import has_recipe
+    from seemrepro.datasets.summary import behaviour_table
+
+    table = behaviour_table(["v0", "v1"])
+    expected = [(e, v) for v in ("v0", "v1") for e in LOCOMOTION_ENVS if has_recipe(e, v)]
+    assert list(table.index) == expected and len(expected) >= 4
+    assert (table.loc[[k for k in expected if k[1] == "v0"], "algorithm"] == "TD3").all()
+    share = table["share of D4RL expert"]
+    assert ((share > 0) & (share < 2)).all()
+    assert (table["medium eval return"] < table["expert eval return"]).all()

@@ -53,3 +53,32 @@ def summary_row(buffer: TransitionBuffer, description: str | None = None) -> dic
 
 def summary_table(buffers: Sequence[TransitionBuffer]) -> pd.DataFrame:
     return pd.DataFrame([summary_row(b) for b in buffers]).set_index("dataset")
+
+
+def behaviour_table(versions: Sequence[str]) -> pd.DataFrame:
+    """One row per (environment, dataset version) with a committed recipe: the behaviour run's
+    algorithm, steps, wall time, the chosen expert and medium snapshots, and the expert's return
+    as a share of D4RL's reference expert."""
+    from seemrepro.datasets.behaviour import LOCOMOTION_ENVS
+    from seemrepro.datasets.generate import behaviour_root, has_recipe, load_recipe
+    from seemrepro.datasets.resolve import reference_for
+
+    rows = []
+    for version in versions:
+        for env_id in LOCOMOTION_ENVS:
+            if not has_recipe(env_id, version):
+                continue
+            recipe = load_recipe(env_id, behaviour_root(version))
+            reference = reference_for(env_id)
+            expert = float(recipe["expert"]["recheck_return_mean"])
+            rows.append({
+                "env": env_id, "version": version, "algorithm": recipe["algorithm"],
+                "random steps first": recipe["start_steps"],
+                "training steps": recipe["training_steps"],
+                "wall time (min)": recipe["training_wall_seconds"] / 60,
+                "expert step": recipe["expert"]["step"], "expert eval return": expert,
+                "share of D4RL expert": expert / reference[1] if reference else float("nan"),
+                "medium step": recipe["medium"]["step"],
+                "medium eval return": recipe["medium"]["eval_return_mean"],
+                "replay snapshots": len(recipe["replay"])})
+    return pd.DataFrame(rows).set_index(["env", "version"])
