@@ -57,9 +57,12 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from seemrepro import plots
+from seemrepro.datasets.behaviour import env_slug
+from seemrepro.datasets.summary import behaviour_table
 from seemrepro.experiments import get_claim, grid_runs
 from seemrepro.experiments.events import q_bound
 from seemrepro.experiments.grids.a1 import (
+    DATASET_VERSION,
     EVALUATIONS,
     agent_options,
     algorithm_tasks,
@@ -120,6 +123,21 @@ display(Markdown(
 
 # %%
 plots.table(data_table(tasks, fractions), precision=1)
+
+# %% tags=["hide-input"]
+behaviours = behaviour_table([DATASET_VERSION, "v1"])
+ours = behaviours.xs(DATASET_VERSION, level="version")["share of D4RL expert"]
+task_envs = [e for e in ours.index if env_slug(e) in {t.split("/")[0] for t in tasks}]
+stronger = behaviours.xs("v1", level="version")["share of D4RL expert"] \
+    if "v1" in behaviours.index.get_level_values("version") else ours.iloc[:0]
+display(Markdown(
+    f"These are the `-{DATASET_VERSION}` datasets. Their behaviour experts reach "
+    + ", ".join(f"{ours[e]:.0%} of D4RL's expert return on {env_slug(e)}" for e in task_envs)
+    + ", so the data is further from D4RL's than the names say. "
+    + ("Stronger behaviour agents (version 1, {doc}`appendix_datasets`) reach "
+       + ", ".join(f"{stronger[e]:.0%} on {env_slug(e)}" for e in stronger.index)
+       + "; the grid moves to them once every environment has one and probes have sized the "
+         "book runs on their larger datasets." if len(stronger) else "")))
 
 # %% [markdown]
 # ## Totals per algorithm, X and critic
