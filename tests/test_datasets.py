@@ -216,6 +216,23 @@ def test_random_generation_is_deterministic(tmp_path: Path) -> None:
     assert float(x.actions.abs().max()) <= 1.0
 
 
+def test_a_dataset_version_reads_its_own_recipe(tmp_path: Path) -> None:
+    from seemrepro.datasets.generate import has_recipe
+
+    if not has_recipe("Hopper-v5", "v1"):
+        pytest.skip("no committed version 1 recipe for Hopper-v5")
+    for version in ("v0", "v1"):
+        generate_locomotion("Hopper-v5", ["random"], root=tmp_path, scale=0.002, version=version,
+                            ref_episodes=2, progress=False)
+    v0, v1 = (load(f"seemrepro/hopper/random-{v}", root=tmp_path) for v in ("v0", "v1"))
+    assert torch.equal(v0.actions, v1.actions)  # the random policy is the same
+    # the reference expert is each version's own: TD3's at about 600, SAC's above 3,000
+    assert v0.metadata["ref_max_score"] < 1000
+    assert v1.metadata["ref_max_score"] > 3000
+    with pytest.raises(ValueError, match="unknown dataset version"):
+        generate_locomotion("Hopper-v5", ["random"], root=tmp_path, version="v9")
+
+
 def test_maze_generation_flattens_goal_and_uses_sparse_reward(tmp_path: Path) -> None:
     pytest.importorskip("gymnasium_robotics")
     from seemrepro.datasets.maze import generate_maze, maze_dataset_id
