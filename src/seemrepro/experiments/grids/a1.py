@@ -22,11 +22,14 @@ medium-replay datasets are small (hopper 35,000 transitions, walker2d 20,000, ha
 50,000; D4RL's hold 200,000-400,000), so 1% of them is 200-500 transitions.
 
 The grid reads the ``-v0`` datasets (:data:`DATASET_VERSION`). Version 1's stronger SAC
-behaviour data exists for hopper only so far; its medium-replay holds 230,000 transitions, and
-a probe there (TD3+BC, 1%, i.e. 2,300 transitions, seed 0, 20,000 steps, no LN) did not
-inflate: max |Q| climbed steadily to 258 and mean Q on X to 90 by 20,000 steps, below the
-bound. Moving A1/A2 to ``-v1`` therefore needs walker2d's and halfcheetah's version 1 and
-longer runs (or smaller tasks) at book, decided by probes before any run."""
+behaviour data exists for hopper only so far; its medium-replay holds 230,000 transitions.
+A probe there (TD3+BC, 1%, i.e. 2,300 transitions, seed 0, no LN, 60,000 steps) inflated
+later than on ``-v0``: max |Q| was 258 at 20,000 steps and passed the subset's bound
+(max|r|/(1−γ) ≈ 459) between 30,000 and 33,000; mean Q on X then grew faster and faster
+(133 at 30,000, 281 at 45,000, 804 at 60,000) while the score fell from 11.6 at 15,000
+steps to 0.5 at 60,000. Moving A1/A2 to ``-v1`` therefore needs walker2d's and
+halfcheetah's version 1 and book runs of at least 50,000 steps (or fewer tasks), decided
+before any run."""
 
 from __future__ import annotations
 
