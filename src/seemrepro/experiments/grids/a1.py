@@ -31,8 +31,9 @@ steps to 0.5 at 60,000. With LN (same subset and seed) max |Q| levelled off at 2
 Q on X at 145, and the score stayed between 7 and 11 from 15,000 steps on. IQL on the same
 subset (seed 0, 60,000 steps): without LN max |Q| passed the bound between 27,000 and 30,000
 steps and reached 79,000 by 60,000, mean Q on X turning downwards (−445), yet its score did
-not fall (7.5 to 9.0 over the last evaluations); with LN max |Q| stayed below the bound (303
-at 60,000) and mean Q on X at about 118, with a similar score (8.0 at 60,000). Moving A1/A2 to ``-v1`` therefore needs walker2d's and
+not collapse (4.0, 3.7, 9.0 at its last three evaluations; 12.9 at 5,000 steps); with LN max
+|Q| stayed below the bound (303 at 60,000) and mean Q on X at about 118, and the score was
+10.2, 9.4, 8.0 at the last three. Moving A1/A2 to ``-v1`` therefore needs walker2d's and
 halfcheetah's version 1 and book runs of at least 50,000 steps (or fewer tasks), decided
 before any run."""
 
