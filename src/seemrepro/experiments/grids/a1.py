@@ -33,7 +33,10 @@ subset (seed 0, 60,000 steps): without LN max |Q| passed the bound between 27,00
 steps and reached 79,000 by 60,000, mean Q on X turning downwards (−445), yet its score did
 not collapse (4.0, 3.7, 9.0 at its last three evaluations; 12.9 at 5,000 steps); with LN max
 |Q| stayed below the bound (303 at 60,000) and mean Q on X at about 118, and the score was
-10.2, 9.4, 8.0 at the last three. Moving A1/A2 to ``-v1`` therefore needs walker2d's and
+10.2, 9.4, 8.0 at the last three. CQL (bfloat16 penalty, no LN, seed 0, 40,000 steps, 35
+minutes on a shared core) inflated downwards: mean Q on X fell from 20 at 3,000 steps to −66
+at 20,000 and −328 at 40,000, max |Q| passing the bound between 27,000 and 28,000; its score
+peaked at 29.4 at 10,000 steps and fell to −0.3 by 35,000. Moving A1/A2 to ``-v1`` therefore needs walker2d's and
 halfcheetah's version 1 and book runs of at least 50,000 steps (or fewer tasks), decided
 before any run."""
 
