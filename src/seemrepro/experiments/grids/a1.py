@@ -22,8 +22,8 @@ medium-replay datasets are small (hopper 35,000 transitions, walker2d 20,000, ha
 50,000; D4RL's hold 200,000-400,000), so 1% of them is 200-500 transitions.
 
 The grid reads the ``-v0`` datasets (:data:`DATASET_VERSION`). Version 1's stronger SAC
-behaviour data exists for hopper only so far; its medium-replay holds 230,000 transitions.
-A probe there (TD3+BC, 1%, i.e. 2,300 transitions, seed 0, no LN, 60,000 steps) inflated
+behaviour data exists for hopper and walker2d so far; hopper's medium-replay holds 230,000
+transitions. A probe there (TD3+BC, 1%, i.e. 2,300 transitions, seed 0, no LN, 60,000 steps) inflated
 later than on ``-v0``: max |Q| was 258 at 20,000 steps and passed the subset's bound
 (max|r|/(1−γ) ≈ 459) between 30,000 and 33,000; mean Q on X then grew faster and faster
 (133 at 30,000, 281 at 45,000, 804 at 60,000) while the score fell from 11.6 at 15,000
@@ -36,7 +36,7 @@ not collapse (4.0, 3.7, 9.0 at its last three evaluations; 12.9 at 5,000 steps);
 10.2, 9.4, 8.0 at the last three. CQL (bfloat16 penalty, no LN, seed 0, 40,000 steps, 35
 minutes on a shared core) inflated downwards: mean Q on X fell from 20 at 3,000 steps to −66
 at 20,000 and −328 at 40,000, max |Q| passing the bound between 27,000 and 28,000; its score
-peaked at 29.4 at 10,000 steps and fell to −0.3 by 35,000. Moving A1/A2 to ``-v1`` therefore needs walker2d's and
+peaked at 29.4 at 10,000 steps and fell to −0.3 by 35,000. Moving A1/A2 to ``-v1`` therefore needs
 halfcheetah's version 1 and book runs of at least 50,000 steps (or fewer tasks), decided
 before any run."""
 
