@@ -370,8 +370,9 @@ def main(argv: list[str] | None = None) -> None:
         rows.extend(done)
 
     if args.jobs <= 1 or len(plan) == 1:
+        torch.set_num_threads(1)
         for key, kinds in plan.items():
-            report(generate_family_in_worker(key, kinds, root, args.scale))
+            report(generate_family(key, kinds, root, args.scale))
     else:
         # each family seeds its own rollouts, so running them in parallel changes nothing
         from concurrent.futures import ProcessPoolExecutor, as_completed
