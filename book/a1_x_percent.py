@@ -24,10 +24,10 @@
 #   points, TD3+BC from 70 to 228. At 100% it barely changes the score.
 #
 # **Setting here.** Our datasets are D4RL-style, not D4RL. They are rolled out in Gymnasium's
-# v5 MuJoCo environments by behaviour agents trained on these CPUs, whose best returns lie far
-# below D4RL's experts, and they hold fewer transitions (printed below). So X% keeps far fewer
-# transitions than D4RL's X%, and a normalized score (D4RL's reference returns: 0 random,
-# 100 D4RL's expert) means "this close to D4RL's expert", with data that starts further away.
+# v5 MuJoCo environments by SAC behaviour agents trained on these CPUs, whose experts come
+# near D4RL's (printed below), and they hold fewer transitions. So X% keeps fewer transitions
+# than D4RL's X%, and a normalized score (D4RL's reference returns: 0 random, 100 D4RL's
+# expert) means "this close to D4RL's expert".
 # The grid computed at each profile is printed below; cells the book does not compute are
 # declared at the paper profile, and the chapter says so instead of showing them.
 #
@@ -58,6 +58,7 @@ from myst_nb import glue
 
 from seemrepro import plots
 from seemrepro.datasets.behaviour import env_slug
+from seemrepro.datasets.generate import DATASET_VERSIONS
 from seemrepro.datasets.summary import behaviour_table
 from seemrepro.experiments import get_claim, grid_runs
 from seemrepro.experiments.events import q_bound
@@ -125,19 +126,20 @@ display(Markdown(
 plots.table(data_table(tasks, fractions), precision=1)
 
 # %% tags=["hide-input"]
-behaviours = behaviour_table([DATASET_VERSION, "v1"])
-ours = behaviours.xs(DATASET_VERSION, level="version")["share of D4RL expert"]
-task_envs = [e for e in ours.index if env_slug(e) in {t.split("/")[0] for t in tasks}]
-stronger = behaviours.xs("v1", level="version")["share of D4RL expert"] \
-    if "v1" in behaviours.index.get_level_values("version") else ours.iloc[:0]
+behaviours = behaviour_table(list(DATASET_VERSIONS))
+shares = behaviours["share of D4RL expert"].unstack("version")
+task_envs = [e for e in shares.index if env_slug(e) in {t.split("/")[0] for t in tasks}]
+earlier = [v for v in DATASET_VERSIONS if v != DATASET_VERSION]
 display(Markdown(
-    f"These are the `-{DATASET_VERSION}` datasets. Their behaviour experts reach "
-    + ", ".join(f"{ours[e]:.0%} of D4RL's expert return on {env_slug(e)}" for e in task_envs)
-    + ", so the data is further from D4RL's than the names say. "
-    + ("Stronger behaviour agents (version 1, {doc}`appendix_datasets`) reach "
-       + ", ".join(f"{stronger[e]:.0%} on {env_slug(e)}" for e in stronger.index)
-       + "; the grid moves to them once every environment has one and probes have sized the "
-         "book runs on their larger datasets." if len(stronger) else "")))
+    f"These are the `-{DATASET_VERSION}` datasets ({{doc}}`appendix_datasets`). Their behaviour "
+    f"experts reach "
+    + ", ".join(f"{shares.loc[e, DATASET_VERSION]:.0%} of D4RL's expert return on "
+                f"{env_slug(e)}" for e in task_envs)
+    + "; " + "; ".join(f"version {v[1:]}'s reached "
+                       + ", ".join(f"{shares.loc[e, v]:.0%}" for e in task_envs)
+                       for v in earlier)
+    + ". Medium-replay replays the behaviour agent's training up to its medium snapshot, so "
+      "its own score (the table above) lies far below the expert's."))
 
 # %% [markdown]
 # ## Totals per algorithm, X and critic
@@ -264,11 +266,11 @@ display(Markdown("\n".join([
 # {glue:text}`a1_iql_100_LN` and {glue:text}`a1_iql_1_LN` with it; CQL, on its own tasks,
 # {glue:text}`a1_cql_100_none` and {glue:text}`a1_cql_1_none` without,
 # {glue:text}`a1_cql_100_LN` and {glue:text}`a1_cql_1_LN` with it. The paper's numbers are
-# not comparable in size (more tasks, stronger data, longer runs); the verdicts compare each
+# not comparable in size (more tasks, larger datasets, longer runs); the verdicts compare each
 # algorithm with itself.
 #
-# **What differs from the paper.** The data is weaker and smaller (the table above), the runs
-# are short, and X ∈ {10%, 50%} is left to the paper profile. CQL's update sends many sampled
+# **What differs from the paper.** The data is smaller (the table above), the runs are
+# short, and X ∈ {10%, 50%} is left to the paper profile. CQL's update sends many sampled
 # actions per state through both critics, far more arithmetic than TD3+BC's, so on these CPUs
 # it runs on fewer tasks (listed above) and with those passes in bfloat16 (`penalty_dtype`;
 # float32 at the paper profile): the test `test_cql_bfloat16_penalty_stays_close_to_float32`

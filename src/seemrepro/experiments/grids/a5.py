@@ -9,8 +9,9 @@ delayed actor, so "+ double Q" is TD3+BC itself and "+ LN" is TD3+BC with LayerN
 EMA" is τ = 1 (the target is the current critic).
 
 The book profile computes one task, hopper/medium-replay (the A1 task where 1% of the data
-inflated Q within 15,000 steps), 2 seeds, with A1's steps and monitors; the paper profile is
-Fig. 12's nine tasks × 10 seeds × 1M steps."""
+inflated Q soonest in the probes), 2 seeds, with A1's dataset version, steps and monitors: it
+moved to version 1 and 60,000 steps with A1, before any of its runs there. The paper profile
+is Fig. 12's nine tasks × 10 seeds × 1M steps."""
 
 from __future__ import annotations
 
