@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from seemrepro.datasets.recipe import choose_medium, replay_phases
+from seemrepro.datasets.generate import DATASET_VERSIONS
+from seemrepro.datasets.recipe import MEDIUM_RULES, RECIPE_RULES, choose_medium, replay_phases
 
 
 def snaps(returns: list[float], every: int = 5000, first: int = 10_000) -> list[dict[str, Any]]:
@@ -61,3 +62,9 @@ def test_behaviour_table_lists_each_committed_recipe() -> None:
     share = table["share of D4RL expert"]
     assert ((share > 0) & (share < 2)).all()
     assert (table["medium eval return"] < table["expert eval return"]).all()
+
+
+def test_every_dataset_version_has_recipe_rules() -> None:
+    assert set(RECIPE_RULES) == set(DATASET_VERSIONS)
+    assert all(rule in MEDIUM_RULES and (cap is None or cap > 0)
+               for rule, cap in RECIPE_RULES.values())
