@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,3 +69,16 @@ def test_every_dataset_version_has_recipe_rules() -> None:
     assert set(RECIPE_RULES) == set(DATASET_VERSIONS)
     assert all(rule in MEDIUM_RULES and (cap is None or cap > 0)
                for rule, cap in RECIPE_RULES.values())
+
+
+def test_recipe_cli_names_an_unknown_environment_and_a_missing_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from seemrepro.datasets.recipe import main
+
+    with pytest.raises(SystemExit) as unknown:
+        main(["Foo-v5"])
+    assert unknown.value.code == 2 and "unknown environment(s) Foo-v5" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as missing:
+        main(["Hopper-v5", "--from", str(tmp_path), "--version", "v1"])
+    assert missing.value.code == 1
+    assert "no behaviour run in" in capsys.readouterr().err
