@@ -136,8 +136,8 @@ display(Markdown(
     + ", so the data is further from D4RL's than the names say. "
     + ("Stronger behaviour agents (version 1, {doc}`appendix_datasets`) reach "
        + ", ".join(f"{stronger[e]:.0%} on {env_slug(e)}" for e in stronger.index)
-       + "; the grid moves to them once every environment has one and probes have sized the "
-         "book runs on their larger datasets." if len(stronger) else "")))
+       + "; the grid moves to them once its version-1 book runs (declared before they "
+         "started; the grid module records the plan) are complete." if len(stronger) else "")))
 
 # %% [markdown]
 # ## Totals per algorithm, X and critic

@@ -37,8 +37,16 @@ not collapse (4.0, 3.7, 9.0 at its last three evaluations; 12.9 at 5,000 steps);
 minutes on a shared core) inflated downwards: mean Q on X fell from 20 at 3,000 steps to −66
 at 20,000 and −328 at 40,000, max |Q| passing the bound between 27,000 and 28,000; its score
 peaked at 29.4 at 10,000 steps and fell to −0.3 by 35,000. Moving A1/A2 to ``-v1`` therefore needs
-halfcheetah's version 1 and book runs of at least 50,000 steps (or fewer tasks), decided
-before any run."""
+book runs of at least 50,000 steps (or fewer tasks), decided before any run.
+
+**Version 1, declared and under way.** The next book grid reads ``-v1`` at every profile, with
+the same tasks, seeds and thresholds, 60,000 steps and an evaluation, a SEEM estimate and a
+checkpoint every 6,000 (A5 follows, through :func:`dataset`, :func:`steps` and
+:func:`monitors`). It was fixed before any of its runs, from the probes above and one more:
+TD3+BC on 1% of walker2d/medium-replay-v1 (2,000 transitions, bound ≈ 607; seed 0, no LN,
+60,000 steps) passed the bound between 15,000 and 20,000 steps and reached max |Q| 2.5e5 by
+60,000, its score near 0 throughout (at most 4.6). It replaces this grid, here and in the
+committed results, once all its runs are finished."""
 
 from __future__ import annotations
 
