@@ -96,8 +96,10 @@ display(Markdown(
 # ## Returns and Q per setting
 #
 # One row per environment and setting: the mean and standard deviation over seeds of the final
-# return, the best single evaluation, and the largest max |Q| on the monitoring set (online
-# data has no fixed reward bound, so no run is called inflated here).
+# return, and the largest max |Q| on the monitoring set (online
+# data has no fixed reward bound, so no run is called inflated here). A run stopped at
+# divergence has no final return; it is left out of the mean, and "scored" counts the runs
+# the mean is over.
 
 # %%
 runs = split_variant(run_scores(grid.variants, bound=lambda _: math.inf,
@@ -105,6 +107,7 @@ runs = split_variant(run_scores(grid.variants, bound=lambda _: math.inf,
 grouped = runs.groupby(["env", "setting"], sort=False)
 summary = grouped["return"].agg(["mean", "std"]).rename(columns={"mean": "mean final return"})
 summary.insert(0, "runs", grouped.size())
+summary.insert(1, "scored", grouped["return"].count())
 summary["max |Q|"] = grouped["max |Q|"].max()
 summary["diverged"] = grouped["diverged at"].agg(lambda s: float(s.notna().mean()))
 plots.table(summary, precision=1, formats={"max |Q|": "{:.3g}", "diverged": "{:.0%}"})

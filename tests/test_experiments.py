@@ -23,7 +23,7 @@ from seemrepro.experiments import (
     plan,
     reproduce,
 )
-from seemrepro.experiments.claims import BEYOND_THE_PAPER
+from seemrepro.experiments.claims import BEYOND_THE_PAPER, claims_with_grids, runs_owner
 from seemrepro.experiments.results import CorruptResultsError, results_dir
 from seemrepro.experiments.runner import COMMITTED, COMPUTED, STORE
 from seemrepro.experiments.status import (
@@ -331,3 +331,13 @@ def test_the_x_percent_data_table_counts_the_subsets() -> None:
     assert row["ours at 100%"] == row["transitions"]
     assert row["ours at 1%"] == round(row["transitions"] * 0.01)
     assert row["D4RL at 1%"] == 10_000 and -20 < row["data score"] < 120
+
+
+def test_a_claim_sharing_a_grid_reads_the_owners_committed_runs() -> None:
+    assert runs_owner("A2").id == "A1" and runs_owner("A1").id == "A1"
+    assert results_dir("A2", "book") == results_dir("A1", "book")
+    assert "A2" not in {c.id for c in claims_with_grids()}  # exported and verified once
+    shared, owned = CommittedResults.load("A2", "book"), CommittedResults.load("A1", "book")
+    assert shared is not None and owned is not None and shared.runs.keys() == owned.runs.keys()
+    assert claim_status(get_claim("A2"), "book").detail == claim_status(get_claim("A1"),
+                                                                         "book").detail

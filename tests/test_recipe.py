@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from seemrepro.datasets.recipe import choose_medium, replay_phases
+from seemrepro.datasets.generate import DATASET_VERSIONS
+from seemrepro.datasets.recipe import MEDIUM_RULES, RECIPE_RULES, choose_medium, replay_phases
 
 
 def snaps(returns: list[float], every: int = 5000, first: int = 10_000) -> list[dict[str, Any]]:
@@ -61,3 +63,22 @@ def test_behaviour_table_lists_each_committed_recipe() -> None:
     share = table["share of D4RL expert"]
     assert ((share > 0) & (share < 2)).all()
     assert (table["medium eval return"] < table["expert eval return"]).all()
+
+
+def test_every_dataset_version_has_recipe_rules() -> None:
+    assert set(RECIPE_RULES) == set(DATASET_VERSIONS)
+    assert all(rule in MEDIUM_RULES and (cap is None or cap > 0)
+               for rule, cap in RECIPE_RULES.values())
+
+
+def test_recipe_cli_names_an_unknown_environment_and_a_missing_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from seemrepro.datasets.recipe import main
+
+    with pytest.raises(SystemExit) as unknown:
+        main(["Foo-v5"])
+    assert unknown.value.code == 2 and "unknown environment(s) Foo-v5" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as missing:
+        main(["Hopper-v5", "--from", str(tmp_path), "--version", "v1"])
+    assert missing.value.code == 1
+    assert "no behaviour run in" in capsys.readouterr().err

@@ -79,6 +79,10 @@ def build_recipe(env_id: str, root: Path | None = None, medium_ratio: float = 1 
     ``out/<env>`` (default: the run's own folder)."""
     bdir = behaviour_dir(env_id, root)
     target_dir = behaviour_dir(env_id, out) if out is not None else bdir
+    if not (bdir / "manifest.json").is_file():
+        raise FileNotFoundError(
+            f"{env_id}: no behaviour run in {bdir} (train one first: python -m "
+            f"seemrepro.datasets.behaviour {env_id} --root {bdir.parent})")
     manifest = json.loads((bdir / "manifest.json").read_text())
     cfg = manifest["config"]
     snaps = [s for s in manifest["snapshots"] if s["step"] >= cfg["start_steps"]]
@@ -137,11 +141,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--version", choices=list(DATASET_VERSIONS), default="v0",
                         help="the dataset version whose recipe is written")
     args = parser.parse_args(argv)
+    unknown = [e for e in args.envs if e not in LOCOMOTION_ENVS]
+    if unknown:
+        parser.error(f"unknown environment(s) {', '.join(unknown)}; known: "
+                     f"{', '.join(LOCOMOTION_ENVS)}")
     rule, max_actors = RECIPE_RULES[args.version]
     for env_id in args.envs:
-        r = build_recipe(env_id, args.source or behaviour_root(args.version),
-                         out=behaviour_root(args.version), medium_rule=rule,
-                         max_replay_actors=max_actors)
+        try:
+            r = build_recipe(env_id, args.source or behaviour_root(args.version),
+                             out=behaviour_root(args.version), medium_rule=rule,
+                             max_replay_actors=max_actors)
+        except (FileNotFoundError, ValueError) as error:
+            parser.exit(1, f"error: {error}\n")
         print(f"{env_id}: expert step {r['expert']['step']} "
               f"({r['expert']['recheck_return_mean']:.0f}), medium step {r['medium']['step']} "
               f"({r['medium']['eval_return_mean']:.0f}), {len(r['replay'])} replay snapshots")

@@ -323,7 +323,7 @@ CLAIMS: tuple[Claim, ...] = (
           ("a1_x_percent",), A1_THRESHOLDS, a1.grid),
     Claim("A2", "LayerNorm in the critic recovers much of it",
           "Fig. 9: at 1% CQL 50 → 300 points, TD3+BC 70 → 228", ("a1_x_percent",),
-          A2_THRESHOLDS, a1.grid),
+          A2_THRESHOLDS, a1.grid, runs_of="A1"),
     Claim("A3", "A BC constraint trades divergence for bias; LN with weak BC gets both",
           "Fig. 7: weak BC without LN collapses to 0; LN with weak BC stable and high",
           ("a3_bc_weight",), A3_THRESHOLDS, a3.grid),
@@ -356,5 +356,14 @@ def get_claim(claim_id: str | Claim) -> Claim:
     return claim
 
 
+def runs_owner(claim_id: str | Claim) -> Claim:
+    """The claim whose committed runs ``claim_id`` reads: itself, or the one it shares a grid
+    with (A2 reads A1's runs)."""
+    claim = get_claim(claim_id)
+    return get_claim(claim.runs_of) if claim.runs_of else claim
+
+
 def claims_with_grids() -> list[Claim]:
-    return [c for c in CLAIMS if c.grid is not None]
+    """The claims that own training runs (a claim sharing another's grid is left out, so its
+    runs are exported and verified once)."""
+    return [c for c in CLAIMS if c.grid is not None and c.runs_of is None]

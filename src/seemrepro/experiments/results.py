@@ -27,7 +27,7 @@ from typing import Any
 
 from seemrepro.engine.config import RunConfig, RunResult
 from seemrepro.engine.store import RunStore
-from seemrepro.experiments.claims import get_claim
+from seemrepro.experiments.claims import get_claim, runs_owner
 from seemrepro.experiments.spec import Claim
 from seemrepro.runtime import atomic_write, check_profile, git_commit, project_root
 
@@ -42,7 +42,8 @@ def results_root(root: Path | str | None = None) -> Path:
 
 
 def results_dir(claim_id: str | Claim, profile: str, root: Path | str | None = None) -> Path:
-    return results_root(root) / get_claim(claim_id).id / check_profile(profile)
+    """Where the claim's committed runs live: under the claim that owns its grid."""
+    return results_root(root) / runs_owner(claim_id).id / check_profile(profile)
 
 
 class CorruptResultsError(ValueError):
@@ -122,9 +123,10 @@ def export_results(claim_id: str | Claim, profile: str, *, store: RunStore | Non
 
     Returns (folder, runs exported, runs in the grid). Runs of the grid not yet finished are
     left out (the claims table then reads "partly computed"). Files are written atomically;
-    the metrics table is gzip without a timestamp, so equal runs give equal bytes.
+    the metrics table is gzip without a timestamp, so equal runs give equal bytes. A claim that
+    shares another's grid exports that claim's runs.
     """
-    claim = get_claim(claim_id)
+    claim = runs_owner(claim_id)
     grid = claim.runs(profile)
     store = store or RunStore()
     variants = grid.variant_of()

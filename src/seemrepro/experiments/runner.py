@@ -22,7 +22,7 @@ from tqdm import tqdm
 from seemrepro.engine.config import RunConfig, RunResult
 from seemrepro.engine.loop import batch_groups, train_runs
 from seemrepro.engine.store import RunStore
-from seemrepro.experiments.claims import get_claim
+from seemrepro.experiments.claims import get_claim, runs_owner
 from seemrepro.experiments.results import CommittedResults
 from seemrepro.experiments.spec import Claim
 
@@ -52,7 +52,7 @@ class GridRuns:
         where = "; ".join(f"commit `{c}` on {d}" + (f" ({n})" if len(self.committed) > 1 else "")
                           for c, d, n in self.committed)
         return sources_note("training runs", self.sources,
-                            f"`data/results/{self.claim.id}/{self.profile}`, computed at {where}")
+                            f"`data/results/{runs_owner(self.claim).id}/{self.profile}`, computed at {where}")
 
 
 def sources_note(noun: str, sources: Counter[str], committed_where: str) -> str:

@@ -70,6 +70,8 @@ class Claim:
     chapters: tuple[str, ...] = ()  # chapter file stems in book/ that hold its verdict(s)
     thresholds: tuple[Threshold, ...] = ()
     grid: Callable[[str], Grid] | None = field(default=None, compare=False)
+    # another claim whose grid this one shares: its committed runs live under that claim only
+    runs_of: str | None = None
 
     def threshold(self, name: str) -> float:
         """The value of threshold ``name`` (a clear error lists the declared ones)."""

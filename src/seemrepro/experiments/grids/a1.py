@@ -47,8 +47,8 @@ not collapse (4.0, 3.7, 9.0 at its last three evaluations; 12.9 at 5,000 steps);
 10.2, 9.4, 8.0 at the last three. CQL (bfloat16 penalty, no LN, seed 0, 40,000 steps, 35
 minutes on a shared core) inflated downwards: mean Q on X fell from 20 at 3,000 steps to −66
 at 20,000 and −328 at 40,000, max |Q| passing the bound between 27,000 and 28,000; its score
-peaked at 29.4 at 10,000 steps and fell to −0.3 by 35,000. Moving A1/A2 to ``-v1`` therefore needed
-book runs of at least 50,000 steps (or fewer tasks), decided before any run."""
+peaked at 29.4 at 10,000 steps and fell to −0.3 by 35,000. Moving A1/A2 to ``-v1`` therefore
+needed book runs of at least 50,000 steps (or fewer tasks), decided before any run."""
 
 from __future__ import annotations
 
