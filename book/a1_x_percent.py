@@ -65,6 +65,7 @@ from seemrepro.experiments.events import q_bound
 from seemrepro.experiments.grids.a1 import (
     DATASET_VERSION,
     EVALUATIONS,
+    FINAL_EVALUATIONS,
     agent_options,
     algorithm_tasks,
     cells,
@@ -73,8 +74,13 @@ from seemrepro.experiments.grids.a1 import (
     scored_runs,
     variant_label,
 )
-from seemrepro.experiments.scores import TOTALS_FORMATS, median_final_value, task_aggregates
-from seemrepro.plots.scores import paired_bars, q_curves
+from seemrepro.experiments.scores import (
+    SCORE,
+    TOTALS_FORMATS,
+    median_final_value,
+    task_aggregates,
+)
+from seemrepro.plots.scores import paired_bars, q_curves, score_curves
 from seemrepro.runtime import default_device, set_threads
 
 threads = set_threads()  # one torch thread on small machines (see README)
@@ -193,6 +199,25 @@ for i, name in enumerate(algorithms):
                       for c, label in labels.items()},
                  q_bound=q_bound(grid.variants[labels["none"]][0].config), colors=colors,
                  title=f"{name} · {task} · {fraction_label(smallest)}")
+axes[0].legend(frameon=False, fontsize="small");
+
+# %% [markdown]
+# The same runs' normalized scores over training: thin lines are runs, thick lines their mean;
+# the shaded steps make the final score.
+
+# %%
+fig, axes = plots.figure(len(tasks), len(algorithms), width=4.2, height=3.2)
+for i, name in enumerate(algorithms):
+    for j, task in enumerate(tasks):
+        ax = axes[i * len(tasks) + j]
+        if task not in own_tasks[name]:
+            ax.set_axis_off()
+            continue
+        score_curves(ax, {c: [r.series(SCORE) for r in
+                              grid.variants[variant_label(name, task, smallest, c)]]
+                          for c in ("none", "LN")}, colors=colors,
+                     final_from=first.steps - (FINAL_EVALUATIONS - 0.5) * monitors.eval_every,
+                     title=f"{name} · {task} · {fraction_label(smallest)}")
 axes[0].legend(frameon=False, fontsize="small");
 
 # %% [markdown]
