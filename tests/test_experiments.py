@@ -335,6 +335,7 @@ def test_the_x_percent_data_table_counts_the_subsets() -> None:
 
 def test_a_claim_sharing_a_grid_reads_the_owners_committed_runs() -> None:
     assert runs_owner("A2").id == "A1" and runs_owner("A1").id == "A1"
+    assert all(c.grid is runs_owner(c).grid for c in CLAIMS if c.runs_of)  # the same runs
     assert results_dir("A2", "book") == results_dir("A1", "book")
     assert "A2" not in {c.id for c in claims_with_grids()}  # exported and verified once
     shared, owned = CommittedResults.load("A2", "book"), CommittedResults.load("A1", "book")
