@@ -180,45 +180,26 @@ axes[0].legend(frameon=False, title="critic");
 # Left: the total normalized score over the computed tasks, as Figs. 8 and 9 report it.
 # Right: the interquartile mean over all runs with its 95% interval.
 #
-# ## Q per run at the smallest X
+# ## Q and score per run at the smallest X
 #
-# max |Q| on the monitoring set over training, per task, at the smallest X: without LN
-# (red) and with it (blue). The dotted line is $\max|r|/(1-\gamma)$ of the subset.
+# One row per algorithm and task at the smallest X, without LN (red) and with it (blue). Left:
+# max |Q| on the monitoring set over training; the dotted line is $\max|r|/(1-\gamma)$ of the
+# subset. Right: the normalized score of the same runs; thin lines are runs, thick lines their
+# mean, and the shaded steps make the final score.
 
 # %%
 smallest = min(fractions)
-fig, axes = plots.figure(len(tasks), len(algorithms), width=4.2, height=3.2)
-for i, name in enumerate(algorithms):
-    for j, task in enumerate(tasks):
-        ax = axes[i * len(tasks) + j]
-        if task not in own_tasks[name]:
-            ax.set_axis_off()
-            continue
-        labels = {c: variant_label(name, task, smallest, c) for c in ("none", "LN")}
-        q_curves(ax, {c: [r.series("q_abs_max") for r in grid.variants[label]]
-                      for c, label in labels.items()},
-                 q_bound=q_bound(grid.variants[labels["none"]][0].config), colors=colors,
-                 title=f"{name} · {task} · {fraction_label(smallest)}")
-axes[0].legend(frameon=False, fontsize="small");
-
-# %% [markdown]
-# The same runs' normalized scores over training: thin lines are runs, thick lines their mean;
-# the shaded steps make the final score.
-
-# %%
-fig, axes = plots.figure(len(tasks), len(algorithms), width=4.2, height=3.2)
-for i, name in enumerate(algorithms):
-    for j, task in enumerate(tasks):
-        ax = axes[i * len(tasks) + j]
-        if task not in own_tasks[name]:
-            ax.set_axis_off()
-            continue
-        score_curves(ax, {c: [r.series(SCORE) for r in
-                              grid.variants[variant_label(name, task, smallest, c)]]
-                          for c in ("none", "LN")}, colors=colors,
-                     final_from=first.steps - (FINAL_EVALUATIONS - 0.5) * monitors.eval_every,
-                     title=f"{name} · {task} · {fraction_label(smallest)}")
-axes[0].legend(frameon=False, fontsize="small");
+panels = [(name, task) for name in algorithms for task in own_tasks[name]]
+final_from = first.steps - (FINAL_EVALUATIONS - 0.5) * monitors.eval_every
+fig, axes = plots.figure(2, len(panels), width=4.6, height=3.0)
+for row, (name, task) in zip(axes.reshape(len(panels), 2), panels, strict=True):
+    runs_by = {c: grid.variants[variant_label(name, task, smallest, c)] for c in ("none", "LN")}
+    title = f"{name} · {task} · {fraction_label(smallest)}"
+    q_curves(row[0], {c: [r.series("q_abs_max") for r in rs] for c, rs in runs_by.items()},
+             q_bound=q_bound(runs_by["none"][0].config), colors=colors, title=title)
+    score_curves(row[1], {c: [r.series(SCORE) for r in rs] for c, rs in runs_by.items()},
+                 colors=colors, final_from=final_from, title=title)
+axes[1].legend(frameon=False, fontsize="small");
 
 # %% [markdown]
 # Per run: the final score, where it stopped, when its Q passed the bound, and its largest
