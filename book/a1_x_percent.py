@@ -77,6 +77,7 @@ from seemrepro.experiments.grids.a1 import (
 from seemrepro.experiments.scores import (
     SCORE,
     TOTALS_FORMATS,
+    final_window_start,
     median_final_value,
     task_aggregates,
 )
@@ -190,7 +191,7 @@ axes[0].legend(frameon=False, title="critic");
 # %%
 smallest = min(fractions)
 panels = [(name, task) for name in algorithms for task in own_tasks[name]]
-final_from = first.steps - (FINAL_EVALUATIONS - 0.5) * monitors.eval_every
+final_from = final_window_start(first, FINAL_EVALUATIONS)
 fig, axes = plots.figure(2, len(panels), width=4.6, height=3.0)
 for row, (name, task) in zip(axes.reshape(len(panels), 2), panels, strict=True):
     runs_by = {c: grid.variants[variant_label(name, task, smallest, c)] for c in ("none", "LN")}

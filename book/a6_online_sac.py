@@ -57,7 +57,7 @@ from seemrepro.experiments.grids.a6 import (
     VARIANTS,
     variant_label,
 )
-from seemrepro.experiments.scores import RETURN, run_scores, split_variant
+from seemrepro.experiments.scores import RETURN, final_window_start, run_scores, split_variant
 from seemrepro.plots.scores import q_curves, score_curves
 from seemrepro.runtime import default_device, set_threads
 
@@ -122,7 +122,7 @@ for row, env in zip(axes.reshape(2, 2), ENVS, strict=True):
     score_curves(row[0], {name: [r.series(RETURN) for r in grid.variants[label]]
                           for name, label in labels.items()},
                  colors=colors, ylabel="return", title=f"{env}: evaluation return",
-                 final_from=first.steps - (FINAL_EVALUATIONS - 0.5) * monitors.eval_every)
+                 final_from=final_window_start(first, FINAL_EVALUATIONS))
     q_curves(row[1], {name: [r.series("q_abs_max") for r in grid.variants[label]]
                       for name, label in labels.items()},
              colors=colors, title=f"{env}: max |Q| on X")

@@ -16,6 +16,7 @@ from seemrepro.experiments.scores import (
     beside_paper,
     best_value,
     final_value,
+    final_window_start,
     mean_over,
     peak_drop,
     rank_of,
@@ -275,3 +276,10 @@ def test_median_final_value_skips_runs_stopped_before_their_last_step() -> None:
     assert median_final_value(VARIANTS["b"], "normalized_score") == 20.0
     assert median_final_value(VARIANTS["a"], "normalized_score") == 50.0
     assert math.isnan(median_final_value(VARIANTS["c"], "normalized_score"))
+
+
+def test_the_final_window_starts_half_an_interval_before_the_last_evaluations() -> None:
+    config = RunConfig("td3", "seemrepro/hopper/medium-v0", steps=60_000,
+                       monitors=MonitorConfig(eval_every=6000))
+    assert final_window_start(config, 3) == 60_000 - 2.5 * 6000
+    assert final_window_start(config, 1) == 60_000 - 0.5 * 6000

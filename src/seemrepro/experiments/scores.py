@@ -56,6 +56,12 @@ def final_value(run: RunResult, metric: str = SCORE, *, last: int = 1) -> float:
     return float(trained[-last:].mean())
 
 
+def final_window_start(config: RunConfig, last: int) -> float:
+    """Where the ``last`` evaluations that make a run's :func:`final_value` begin on a plot's
+    step axis: half an evaluation interval before the first of them."""
+    return config.steps - (last - 0.5) * config.monitors.eval_every
+
+
 def median_final_value(runs: Iterable[RunResult], metric: str) -> float:
     """The median of :func:`final_value` over the runs that reached their last step (a run
     stopped at divergence has none); NaN when no run did."""

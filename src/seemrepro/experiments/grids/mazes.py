@@ -21,6 +21,7 @@ from typing import Any
 
 from seemrepro.datasets.maze import maze_dataset_id
 from seemrepro.engine.config import MonitorConfig, RunConfig
+from seemrepro.experiments import scores
 from seemrepro.runtime import by_profile
 
 MAZES = ("umaze", "medium", "large")
@@ -56,4 +57,4 @@ def maze_monitors(profile: str, steps: int) -> MonitorConfig:
 def final_window_start(config: RunConfig) -> float:
     """Where the evaluations that make a run's final score begin on a plot's step axis: half an
     evaluation interval before the first of the last :data:`FINAL_EVALUATIONS`."""
-    return config.steps - (FINAL_EVALUATIONS - 0.5) * config.monitors.eval_every
+    return scores.final_window_start(config, FINAL_EVALUATIONS)
