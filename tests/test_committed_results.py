@@ -14,6 +14,7 @@ from seemrepro.engine import RunStore
 from seemrepro.experiments import CommittedResults
 from seemrepro.experiments.claims import claims_with_grids, get_claim
 from seemrepro.experiments.results import results_root
+from seemrepro.experiments.status import PARTLY, claim_status
 from seemrepro.experiments.verify import MATCH, cheapest, verify_results
 from seemrepro.runtime import PROFILES
 
@@ -26,22 +27,34 @@ def committed(claim: str, profile: str) -> CommittedResults | None:
 
 @pytest.mark.parametrize("claim", CLAIMS)
 def test_claims_with_runs_have_committed_smoke_and_book_results(claim: str) -> None:
+    """Smoke results are complete. Book results hold only runs the grid declares now; a book
+    grid still being computed (over several sittings) may miss runs, and then its claim reads
+    "partly computed", whatever its chapters' verdict records say."""
     keys = RunStore()
     for profile in ("smoke", "book"):
         results = committed(claim, profile)
         assert results is not None, f"{claim} has no committed {profile} results"
-        assert len(results.runs) == results.total_runs, f"{claim} at {profile} is partial"
         declared = get_claim(claim).runs(profile).configs()
         assert results.total_runs == len(declared), (
             f"{claim} at {profile}: the committed results cover a grid of {results.total_runs} "
             f"runs, the claim now declares {len(declared)}; train and export the new runs")
         # the same number of runs is not the same runs: a grid whose datasets or steps changed
         # would otherwise pass here while its chapter retrains everything
+        declared_keys = {keys.key(c) for c in declared}
+        undeclared = sorted(set(results.runs) - declared_keys)
+        assert not undeclared, (
+            f"{claim} at {profile}: {len(undeclared)} committed run(s) the grid no longer "
+            f"declares, e.g. {undeclared[0]}; export again to drop them")
         missing = [c for c in declared if keys.key(c) not in results.runs]
-        assert not missing, (
-            f"{claim} at {profile}: {len(missing)} declared run(s) have no committed result, "
-            f"e.g. {missing[0].algorithm} on {missing[0].dataset} ({missing[0].steps:,} steps); "
-            f"train and export them")
+        if profile == "smoke" or not missing:
+            assert not missing, (
+                f"{claim} at {profile}: {len(missing)} declared run(s) have no committed "
+                f"result, e.g. {missing[0].algorithm} on {missing[0].dataset} "
+                f"({missing[0].steps:,} steps); train and export them")
+        else:
+            assert claim_status(get_claim(claim), profile).status == PARTLY, (
+                f"{claim} at {profile} misses {len(missing)} runs but does not read "
+                f"'{PARTLY}'")
 
 
 @pytest.mark.parametrize("claim", CLAIMS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import re
@@ -25,7 +26,7 @@ from seemrepro.experiments import (
 )
 from seemrepro.experiments.claims import BEYOND_THE_PAPER, claims_with_grids, runs_owner
 from seemrepro.experiments.results import CorruptResultsError, results_dir
-from seemrepro.experiments.runner import COMMITTED, COMPUTED, STORE
+from seemrepro.experiments.runner import COMMITTED, COMPUTED, STORE, untrained
 from seemrepro.experiments.status import (
     FAILED,
     NOT_RUN,
@@ -147,6 +148,32 @@ def test_export_of_a_partly_computed_grid_and_of_nothing(tmp_path: Path,
     assert claim_status(TINY, "book").status == PARTLY
     statuses = {p.status for p in plan(TINY, "book", RunStore(tmp_path / "other"))}
     assert statuses == {"committed", "todo"}
+
+
+def test_a_grid_resumes_on_another_machine_through_its_committed_results(
+        tmp_path: Path, results_root: Path) -> None:
+    claim = dataclasses.replace(TINY, chapters=("tiny",))
+    first = RunStore(tmp_path / "first")
+    train_runs(list(TINY.runs("book").variants["plain"]), store=first, progress=False)
+    export_results(TINY, "book", store=first)
+    record_verdict("tiny", "book", passed=True, verdict="ok", commit="c", device="cpu",
+                   torch_version="t", wall_seconds=1.0)
+    assert claim_status(claim, "book").status == PARTLY  # a verdict on half a grid does not count
+
+    second = RunStore(tmp_path / "second")  # a fresh machine: only the committed results
+    trained = reproduce(TINY, "book", store=second, progress=False)
+    assert len(trained) == 2
+    assert all(r.config.agent["critic"].get("norm") == "layernorm" for r in trained)
+    assert export_results(TINY, "book", store=second)[1:] == (4, 4)
+    merged = CommittedResults.load(TINY, "book")
+    assert merged is not None
+    for config in TINY.runs("book").variants["plain"]:
+        before = first.load(config)
+        assert before is not None and merged.runs[first.key(config)].rows == before.rows
+    assert claim_status(claim, "book").status == PASSED
+    again = reproduce(TINY, "book", store=RunStore(tmp_path / "third"), progress=False)
+    assert again == []
+    assert len(untrained(TINY, "book", RunStore(tmp_path / "third"), recompute=True)) == 4
 
 
 def test_corrupt_committed_results_are_a_clear_error(tmp_path: Path, results_root: Path) -> None:

@@ -122,29 +122,38 @@ def export_results(claim_id: str | Claim, profile: str, *, store: RunStore | Non
     """Write the claim's finished runs at ``profile`` from ``store`` into the results folder.
 
     Returns (folder, runs exported, runs in the grid). Runs of the grid not yet finished are
-    left out (the claims table then reads "partly computed"). Files are written atomically;
-    the metrics table is gzip without a timestamp, so equal runs give equal bytes. A claim that
-    shares another's grid exports that claim's runs.
+    left out (the claims table then reads "partly computed"). Runs already committed for the
+    current grid and absent from ``store`` are kept, so a grid computed over several machines
+    or sittings, each with a fresh run store, accumulates; committed runs the grid no longer
+    declares are dropped. Files are written atomically; the metrics table is gzip without a
+    timestamp, so equal runs give equal bytes. A claim that shares another's grid exports that
+    claim's runs.
     """
     claim = runs_owner(claim_id)
     grid = claim.runs(profile)
     store = store or RunStore()
     variants = grid.variant_of()
+    out = results_dir(claim, profile, root)
+    earlier = CommittedResults.load(claim, profile, root)
     entries, lines = [], io.StringIO()
     writer = csv.writer(lines)
     writer.writerow(["key", *ROW_HEADER])
     for config in grid.configs():
-        result = store.load(config)
-        if result is None:
-            continue
         key = store.key(config)
-        d = store.run_dir(config)
-        summary = json.loads((d / "summary.json").read_text())
-        record = json.loads((d / "config.json").read_text())
+        result = store.load(config)
+        if result is not None:
+            d = store.run_dir(config)
+            summary = json.loads((d / "summary.json").read_text())
+            record = json.loads((d / "config.json").read_text())
+            rows = result.rows
+        elif earlier is not None and key in earlier.runs:
+            kept = earlier.runs[key]
+            summary, record, rows = kept.summary, kept.record, kept.rows
+        else:
+            continue
         entries.append({"key": key, "variant": variants[repr(config.resolved())],
                         "record": record, "summary": summary})
-        writer.writerows((key, s, seed, m, repr(float(v))) for s, seed, m, v in result.rows)
-    out = results_dir(claim, profile, root)
+        writer.writerows((key, s, seed, m, repr(float(v))) for s, seed, m, v in rows)
     if not entries:
         raise ValueError(f"no finished run of claim {claim.id} at profile {profile} in "
                          f"{store.root}; run `seemrepro reproduce {claim.id} --profile {profile}`")

@@ -5,8 +5,8 @@
   current code and data, else from the run store, else trained here (batched groups).
   ``SEEMREPRO_RECOMPUTE=1`` (``make book RECOMPUTE=1``) ignores committed results.
 * :func:`plan` lists a grid's runs with their cost in updates and whether they are done.
-* :func:`reproduce` trains the runs not yet in the store, here, with a progress bar over the
-  whole grid; :func:`submit` sends the same batched groups to a cluster through submitit
+* :func:`reproduce` trains the runs neither in the store nor committed, here, with a progress
+  bar over the whole grid (a grid resumes across machines through its committed results); :func:`submit` sends the same batched groups to a cluster through submitit
   (:mod:`seemrepro.experiments.cluster`) as a job array.
 """
 
@@ -125,16 +125,21 @@ def plan(claim_id: str | Claim, profile: str, store: RunStore | None = None) -> 
     return planned
 
 
-def untrained(claim_id: str | Claim, profile: str, store: RunStore) -> list[RunConfig]:
-    """The grid's runs the run store does not hold yet."""
-    return [p.config for p in plan(claim_id, profile, store) if p.status != "done"]
+def untrained(claim_id: str | Claim, profile: str, store: RunStore,
+              recompute: bool | None = None) -> list[RunConfig]:
+    """The grid's runs neither the run store nor the committed results hold yet (with
+    ``recompute``, or ``SEEMREPRO_RECOMPUTE=1``, every run the store does not hold)."""
+    recompute = recompute_requested() if recompute is None else recompute
+    skip = {"done"} if recompute else {"done", "committed"}
+    return [p.config for p in plan(claim_id, profile, store) if p.status not in skip]
 
 
 def reproduce(claim_id: str | Claim, profile: str, *, store: RunStore | None = None,
               max_group: int = 64, threads: int | None = None,
               progress: bool = True) -> list[RunResult]:
-    """Train, here, every run of the grid that the run store does not hold yet: batched, with
-    one progress bar over the grid (runs done / total, ETA). Returns the trained runs."""
+    """Train, here, every run of the grid that neither the run store nor the committed results
+    hold yet (:func:`untrained`): batched, with one progress bar over the grid (runs done /
+    total, ETA). Returns the trained runs."""
     store = store or RunStore()
     todo = untrained(claim_id, profile, store)
     bar = tqdm(total=len(todo), disable=not progress or not todo, unit="run",

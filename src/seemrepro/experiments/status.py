@@ -7,8 +7,9 @@ its chapters with its committed results:
 
 * **passed** — every chapter of the claim ran at that profile and its verdict passed;
 * **failed** — a chapter's verdict (or its execution) failed;
-* **partly computed** — committed results hold some but not all of its grid's runs, or only
-  some of its chapters have a record;
+* **partly computed** — committed results hold some but not all of its grid's runs (whatever
+  its chapters' records say: a verdict on part of a grid does not count), or only some of its
+  chapters have a record;
 * **not run** — no verdict yet (the cell says when all its runs are committed already), and
   every claim without a chapter.
 """
@@ -114,14 +115,14 @@ def claim_status(claim: Claim, profile: str, root: Path | str | None = None) -> 
         except CorruptResultsError:
             committed = None
     runs = f"{len(committed.runs)}/{committed.total_runs} runs committed" if committed else ""
-    if present and len(present) == len(records):
+    complete = committed is not None and len(committed.runs) == committed.total_runs
+    if present and len(present) == len(records) and (committed is None or complete):
         failed = [r for r in present
                   if record_failed(r, claim.id, shared=r["chapter"] in shared)]
         latest = max(present, key=lambda r: r["date"])
         chosen = failed[0] if failed else latest
         return ClaimStatus(FAILED if failed else PASSED, runs, chosen["commit"],
                            _short_device(chosen["device"]), chosen["date"])
-    complete = committed is not None and len(committed.runs) == committed.total_runs
     if present or (committed is not None and committed.runs and not complete):
         detail = ", ".join(x for x in (f"{len(present)}/{len(records)} chapters"
                                        if present else "", runs) if x)
