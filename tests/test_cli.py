@@ -199,19 +199,29 @@ def test_claims_lists_every_claim_with_a_status_per_profile(
     assert "surge_rise" in out
 
 
-def test_reproduce_dry_run_lists_runs_and_cost(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_reproduce_dry_run_lists_runs_and_cost(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["reproduce", "T10", "--profile", "smoke", "--dry-run",
                  "--runs", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "hopper · no LN" in out and "walker2d · LN" in out and "1500" in out
-    assert "4 runs, 0 done" in out and "6,000 updates to train" in out
+    # a fresh run store: the committed results stand in for every run
+    assert "4 runs, 4 done" in out and "committed; 0 updates to train" in out
+    assert main(["reproduce", "T10", "--profile", "smoke", "--dry-run", "--only", "no LN",
+                 "--runs", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "walker2d · LN" not in out and "2 runs, 2 done" in out
+    monkeypatch.setenv("SEEMREPRO_RECOMPUTE", "1")
+    assert main(["reproduce", "T10", "--profile", "smoke", "--dry-run",
+                 "--runs", str(tmp_path)]) == 0
+    assert "4 runs, 0 done" in capsys.readouterr().out
     assert not list(tmp_path.glob("*/*"))  # nothing trained
 
 
 @pytest.mark.parametrize("argv, message", [
     (["reproduce", "T99"], "unknown claim 'T99'"),
     (["reproduce", "T1"], "claim T1 declares no training runs"),
+    (["reproduce", "T10", "--only", "XYZ", "--dry-run"], "no run of T10 at book has a variant"),
     (["results", "export"], "name the claim(s) to export"),
     (["results", "verify", "--k", "0"], "expected a positive integer or 'all'"),
 ])

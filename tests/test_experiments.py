@@ -369,3 +369,12 @@ def test_a_claim_sharing_a_grid_reads_the_owners_committed_runs() -> None:
     assert shared is not None and owned is not None and shared.runs.keys() == owned.runs.keys()
     assert claim_status(get_claim("A2"), "book").detail == claim_status(get_claim("A1"),
                                                                          "book").detail
+
+
+def test_only_some_variants_of_a_grid_can_be_planned_and_trained(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    assert {p.variant for p in plan(TINY, "smoke", store, only=("LN",))} == {"LN"}
+    assert plan(TINY, "smoke", store, only=("LN", "plain")) == []
+    trained = reproduce(TINY, "smoke", store=store, progress=False, only=("plain",))
+    assert len(trained) == 2 and all("norm" not in r.config.agent["critic"] for r in trained)
+    assert [p.status for p in plan(TINY, "smoke", store)].count("todo") == 2

@@ -250,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "$SEEMREPRO_RUNS); on a cluster, a shared filesystem")
     rp.add_argument("--dry-run", action="store_true",
                     help="list the runs, their cost in updates and which are done; train nothing")
+    rp.add_argument("--only", action="append", default=[], metavar="TEXT",
+                    help="only the runs whose variant contains TEXT (repeat: all of them), "
+                    "e.g. --only CQL")
     rp.add_argument("--executor", choices=("local", "slurm"), default="local")
     rp.add_argument("--max-group", type=positive_int, default=64,
                     help="most runs per batched model")
@@ -361,11 +364,14 @@ def show_claims(args: argparse.Namespace) -> None:
 
 def run_reproduce(args: argparse.Namespace) -> None:
     from seemrepro.experiments.cluster import ClusterOptions
-    from seemrepro.experiments.runner import plan, reproduce, submit
+    from seemrepro.experiments.runner import plan, reproduce, submit, untrained
 
     store = RunStore(args.runs)
-    planned = plan(args.claim, args.profile, store)
-    todo = [p for p in planned if p.status != "done"]
+    planned = plan(args.claim, args.profile, store, args.only)
+    if not planned:
+        raise ValueError(f"no run of {args.claim} at {args.profile} has a variant containing "
+                         + " and ".join(repr(t) for t in args.only))
+    todo = untrained(args.claim, args.profile, store, only=args.only)
     if args.dry_run:
         # columns as wide as their longest entry: names and dataset ids are never cut
         vw = max([len("variant")] + [len(p.variant) for p in planned])
@@ -376,19 +382,21 @@ def run_reproduce(args: argparse.Namespace) -> None:
             c = p.config
             print(f"{p.key:16}  {p.variant:{vw}}  {c.dataset:{dw}}  {c.subset:>6}  "
                   f"{c.seed:>4}  {p.updates:>8}  {p.status}")
-        print(f"{len(planned)} runs, {len(planned) - len(todo)} done in {store.root}; "
+        print(f"{len(planned)} runs, {len(planned) - len(todo)} done in {store.root} or "
+              f"committed; "
               f"{sum(p.updates for p in todo):,} updates to train")
         return
     set_threads(args.threads)
     if args.executor == "local":
         reproduce(args.claim, args.profile, store=store, max_group=args.max_group,
-                  threads=args.threads or default_threads())
+                  threads=args.threads or default_threads(), only=args.only)
         print(f"{args.claim} at {args.profile}: {len(planned)} runs done in {store.root}")
         return
     options = ClusterOptions(partition=args.partition, gpus=args.gpus, time_min=args.time,
                              cpus=args.cpus, mem_gb=args.mem_gb, parallelism=args.parallelism,
                              account=args.account, qos=args.qos, cluster=args.cluster)
-    jobs = submit(args.claim, args.profile, options, store=store, max_group=args.max_group)
+    jobs = submit(args.claim, args.profile, options, store=store, max_group=args.max_group,
+                  only=args.only)
     print(f"submitted {len(jobs)} jobs for {len(todo)} runs: "
           + ", ".join(str(j.job_id) for j in jobs))
     if args.wait:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,8 +109,10 @@ class PlannedRun:
     status: str  # "done" (in the run store), "committed" (only in committed results), "todo"
 
 
-def plan(claim_id: str | Claim, profile: str, store: RunStore | None = None) -> list[PlannedRun]:
-    """Every run of the grid with its cost and status."""
+def plan(claim_id: str | Claim, profile: str, store: RunStore | None = None,
+         only: Sequence[str] = ()) -> list[PlannedRun]:
+    """Every run of the grid with its cost and status; with ``only``, the runs whose variant
+    label contains every one of those texts (e.g. ``("CQL",)``: one algorithm's runs)."""
     claim = get_claim(claim_id)
     grid = claim.runs(profile)
     store = store or RunStore()
@@ -117,31 +120,33 @@ def plan(claim_id: str | Claim, profile: str, store: RunStore | None = None) -> 
     variants = grid.variant_of()
     planned = []
     for config in grid.configs():
+        variant = variants[repr(config.resolved())]
+        if not all(text in variant for text in only):
+            continue
         key = store.key(config)
         status = "done" if store.is_done(config) else \
             "committed" if committed is not None and key in committed.runs else "todo"
-        planned.append(PlannedRun(config, key, variants[repr(config.resolved())],
-                                  config.steps, status))
+        planned.append(PlannedRun(config, key, variant, config.steps, status))
     return planned
 
 
 def untrained(claim_id: str | Claim, profile: str, store: RunStore,
-              recompute: bool | None = None) -> list[RunConfig]:
+              recompute: bool | None = None, only: Sequence[str] = ()) -> list[RunConfig]:
     """The grid's runs neither the run store nor the committed results hold yet (with
     ``recompute``, or ``SEEMREPRO_RECOMPUTE=1``, every run the store does not hold)."""
     recompute = recompute_requested() if recompute is None else recompute
     skip = {"done"} if recompute else {"done", "committed"}
-    return [p.config for p in plan(claim_id, profile, store) if p.status not in skip]
+    return [p.config for p in plan(claim_id, profile, store, only) if p.status not in skip]
 
 
 def reproduce(claim_id: str | Claim, profile: str, *, store: RunStore | None = None,
-              max_group: int = 64, threads: int | None = None,
-              progress: bool = True) -> list[RunResult]:
+              max_group: int = 64, threads: int | None = None, progress: bool = True,
+              only: Sequence[str] = ()) -> list[RunResult]:
     """Train, here, every run of the grid that neither the run store nor the committed results
     hold yet (:func:`untrained`): batched, with one progress bar over the grid (runs done /
     total, ETA). Returns the trained runs."""
     store = store or RunStore()
-    todo = untrained(claim_id, profile, store)
+    todo = untrained(claim_id, profile, store, only=only)
     bar = tqdm(total=len(todo), disable=not progress or not todo, unit="run",
                desc=f"{get_claim(claim_id).id} at {profile}",
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} runs "
@@ -158,12 +163,13 @@ def reproduce(claim_id: str | Claim, profile: str, *, store: RunStore | None = N
 
 
 def submit(claim_id: str | Claim, profile: str, options: Any, *,
-           store: RunStore | None = None, max_group: int = 64) -> list[Any]:
+           store: RunStore | None = None, max_group: int = 64,
+           only: Sequence[str] = ()) -> list[Any]:
     """Submit the same batched groups as :func:`reproduce` would train, as a submitit job
     array (``options``: :class:`~seemrepro.experiments.cluster.ClusterOptions`); returns the
     jobs (``job.result()`` waits for one)."""
     from seemrepro.experiments.cluster import submit_groups
 
     store = store or RunStore()
-    return submit_groups(batch_groups(untrained(claim_id, profile, store), max_group), store,
-                         options)
+    return submit_groups(batch_groups(untrained(claim_id, profile, store, only=only), max_group),
+                         store, options)
