@@ -384,7 +384,7 @@ def run_reproduce(args: argparse.Namespace) -> None:
                   f"{c.seed:>4}  {p.updates:>8}  {p.status}")
         print(f"{len(planned)} runs, {len(planned) - len(todo)} done in {store.root} or "
               f"committed; "
-              f"{sum(p.updates for p in todo):,} updates to train")
+              f"{sum(c.steps for c in todo):,} updates to train")
         return
     set_threads(args.threads)
     if args.executor == "local":
