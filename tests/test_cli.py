@@ -232,11 +232,13 @@ def test_claim_commands_fail_clearly(argv: list[str], message: str,
 
 
 def test_slurm_without_a_cluster_is_a_clear_error(tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
     if shutil.which("srun"):
         pytest.skip("this machine is a SLURM node")
+    monkeypatch.setenv("SEEMREPRO_RECOMPUTE", "1")  # committed runs would leave nothing to submit
     assert main(["reproduce", "T6", "--profile", "smoke", "--executor", "slurm",
                  "--runs", str(tmp_path)]) == 2
     assert "cannot submit to cluster 'slurm'" in capsys.readouterr().err
