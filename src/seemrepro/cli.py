@@ -364,14 +364,14 @@ def show_claims(args: argparse.Namespace) -> None:
 
 def run_reproduce(args: argparse.Namespace) -> None:
     from seemrepro.experiments.cluster import ClusterOptions
-    from seemrepro.experiments.runner import plan, reproduce, submit, untrained
+    from seemrepro.experiments.runner import plan, reproduce, submit, to_train
 
     store = RunStore(args.runs)
     planned = plan(args.claim, args.profile, store, args.only)
     if not planned:
         raise ValueError(f"no run of {args.claim} at {args.profile} has a variant containing "
                          + " and ".join(repr(t) for t in args.only))
-    todo = untrained(args.claim, args.profile, store, only=args.only)
+    todo = to_train(planned)
     if args.dry_run:
         # columns as wide as their longest entry: names and dataset ids are never cut
         vw = max([len("variant")] + [len(p.variant) for p in planned])
@@ -383,8 +383,7 @@ def run_reproduce(args: argparse.Namespace) -> None:
             print(f"{p.key:16}  {p.variant:{vw}}  {c.dataset:{dw}}  {c.subset:>6}  "
                   f"{c.seed:>4}  {p.updates:>8}  {p.status}")
         print(f"{len(planned)} runs, {len(planned) - len(todo)} done in {store.root} or "
-              f"committed; "
-              f"{sum(c.steps for c in todo):,} updates to train")
+              f"committed; {sum(c.steps for c in todo):,} updates to train")
         return
     set_threads(args.threads)
     if args.executor == "local":

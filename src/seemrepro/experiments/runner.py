@@ -6,7 +6,8 @@
   ``SEEMREPRO_RECOMPUTE=1`` (``make book RECOMPUTE=1``) ignores committed results.
 * :func:`plan` lists a grid's runs with their cost in updates and whether they are done.
 * :func:`reproduce` trains the runs neither in the store nor committed, here, with a progress
-  bar over the whole grid (a grid resumes across machines through its committed results); :func:`submit` sends the same batched groups to a cluster through submitit
+  bar over the whole grid (a grid resumes across machines through its committed results);
+  :func:`submit` sends the same batched groups to a cluster through submitit
   (:mod:`seemrepro.experiments.cluster`) as a job array.
 """
 
@@ -134,9 +135,15 @@ def untrained(claim_id: str | Claim, profile: str, store: RunStore,
               recompute: bool | None = None, only: Sequence[str] = ()) -> list[RunConfig]:
     """The grid's runs neither the run store nor the committed results hold yet (with
     ``recompute``, or ``SEEMREPRO_RECOMPUTE=1``, every run the store does not hold)."""
+    return to_train(plan(claim_id, profile, store, only), recompute)
+
+
+def to_train(planned: Sequence[PlannedRun], recompute: bool | None = None) -> list[RunConfig]:
+    """Of planned runs, those to train: not in the run store, and not committed unless
+    ``recompute`` (default: ``SEEMREPRO_RECOMPUTE``)."""
     recompute = recompute_requested() if recompute is None else recompute
     skip = {"done"} if recompute else {"done", "committed"}
-    return [p.config for p in plan(claim_id, profile, store, only) if p.status not in skip]
+    return [p.config for p in planned if p.status not in skip]
 
 
 def reproduce(claim_id: str | Claim, profile: str, *, store: RunStore | None = None,
