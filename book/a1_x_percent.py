@@ -66,7 +66,7 @@ from seemrepro.experiments.grids.a1 import (
     DATASET_VERSION,
     EVALUATIONS,
     FINAL_EVALUATIONS,
-    agent_options,
+    algorithm_seeds,
     algorithm_tasks,
     cells,
     data_table,
@@ -97,19 +97,17 @@ display(Markdown(grid.provenance_markdown()))
 algorithms, tasks, fractions = cells(profile)
 all_algorithms, all_tasks, all_fractions = cells("paper")
 first = grid.all()[0].config
-seeds = sorted({r.config.seed for r in grid.all()})
 monitors = first.monitors
 paper_steps = claim.runs("paper").configs()[0].steps
 own_tasks = {a: algorithm_tasks(profile, a) for a in algorithms}
-options = {a: agent_options(profile, a) for a in algorithms}
+own_seeds = {a: algorithm_seeds(profile, a) for a in algorithms}
 display(Markdown(
     f"Computed at this profile ({profile}, on {default_device().type}): "
-    + "; ".join(f"{a} on {', '.join(f'`{t}`' for t in own_tasks[a])}"
-                + (f" (with {', '.join(f'`{k}={v}`' for k, v in options[a].items())})"
-                   if options[a] else "") for a in algorithms)
+    + "; ".join(f"{a} on {', '.join(f'`{t}`' for t in own_tasks[a])}, "
+                f"{len(own_seeds[a])} seed(s)" for a in algorithms)
     + f"; each × X ∈ "
     f"{{{', '.join(fraction_label(x) for x in fractions)}}} × critic {{none, LN}}, "
-    f"{len(seeds)} seed(s), {first.steps:,} gradient steps, batch {first.batch_size}. "
+    f"{first.steps:,} gradient steps, batch {first.batch_size}. "
     f"Declared at the paper profile only: "
     f"{', '.join(a for a in all_algorithms if a not in algorithms) or 'no algorithm'}; "
     f"{len(all_tasks) - len(tasks)} more task(s); X ∈ "
@@ -279,10 +277,9 @@ display(Markdown("\n".join([
 # **What differs from the paper.** The data is smaller (the table above), the runs are
 # short, and X ∈ {10%, 50%} is left to the paper profile. CQL's update sends many sampled
 # actions per state through both critics, far more arithmetic than TD3+BC's, so on these CPUs
-# it runs on fewer tasks (listed above) and with those passes in bfloat16 (`penalty_dtype`;
-# float32 at the paper profile): the test `test_cql_bfloat16_penalty_stays_close_to_float32`
-# bounds how far that moves the penalty and its gradient. Diff-QL is declared at the paper profile only (the grid module records the
-# rates). Max |Q| passes the bound in either direction. CQL's penalty pushes the values of
+# it runs on fewer tasks and seeds (listed above), in float32 as in the paper (the grid module
+# records the rates that decided it, and Diff-QL's, which is declared at the paper profile
+# only). Max |Q| passes the bound in either direction. CQL's penalty pushes the values of
 # sampled actions down, so where its Q inflates, the sign of the final mean Q in the bullets
 # above tells which way; whether LayerNorm holds that pull shows in its Q-inflated share with
 # LN. The book computes the medium-replay tasks because a probe showed Q
@@ -293,7 +290,7 @@ display(Markdown("\n".join([
 assert len(totals) == len(algorithms) * len(fractions) * 2
 runs_per_total = totals["runs"].reset_index()
 assert all((runs_per_total.loc[runs_per_total["algorithm"] == a, "runs"]
-            == len(own_tasks[a]) * len(seeds)).all() for a in algorithms)
+            == len(own_tasks[a]) * len(own_seeds[a])).all() for a in algorithms)
 parts = {**a1_parts, **a2_parts}
 for statement, holds in parts.items():
     print(f"{statement}: {'PASS' if holds else 'FAIL'}")
