@@ -133,6 +133,11 @@ def test_export_load_and_committed_runs_stand_in_for_training(tmp_path: Path,
             assert a.rows == b.rows and a.diverged_at == b.diverged_at
     note = again.provenance_markdown()
     assert "**4** read from committed results" in note and run.summary["commit"] in note
+    threads = run.summary["threads"]  # every run of this build trained on as many threads
+    trained = threads * sum(r.seconds for runs in first.variants.values() for r in runs) / 3600
+    assert again.committed_core_hours == pytest.approx(trained) and trained > 0
+    assert f"in {trained:.1f} core-hours" in note
+    assert committed.core_hours([run.key]) == pytest.approx(threads * run.summary["seconds"] / 3600)
 
     recomputed = grid_runs(TINY, "smoke", store=fresh, recompute=True)
     assert recomputed.sources == {COMPUTED: 4}

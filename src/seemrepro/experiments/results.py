@@ -113,6 +113,12 @@ class CommittedResults:
             counts[where] = counts.get(where, 0) + 1
         return [(c, d, n) for (c, d), n in sorted(counts.items())]
 
+    def core_hours(self, keys: Collection[str] | None = None) -> float:
+        """CPU-core (or device) hours these runs (or those of ``keys``) took to train: each
+        run's share of its group's wall time times the threads it ran on."""
+        return sum(float(run.summary.get("seconds", 0.0)) * int(run.summary.get("threads", 1))
+                   for run in self.runs.values() if keys is None or run.key in keys) / 3600
+
 
 ROW_HEADER = ["step", "seed", "metric", "value"]
 

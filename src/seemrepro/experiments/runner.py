@@ -45,6 +45,7 @@ class GridRuns:
     variants: dict[str, list[RunResult]]
     sources: Counter[str] = field(default_factory=Counter)
     committed: list[tuple[str, str, int]] = field(default_factory=list)
+    committed_core_hours: float = 0.0
 
     def all(self) -> list[RunResult]:
         return [r for runs in self.variants.values() for r in runs]
@@ -54,7 +55,8 @@ class GridRuns:
         where = "; ".join(f"commit `{c}` on {d}" + (f" ({n})" if len(self.committed) > 1 else "")
                           for c, d, n in self.committed)
         return sources_note("training runs", self.sources,
-                            f"`data/results/{runs_owner(self.claim).id}/{self.profile}`, computed at {where}")
+                            f"`data/results/{runs_owner(self.claim).id}/{self.profile}`, computed at {where}"
+                            f" in {self.committed_core_hours:.1f} core-hours")
 
 
 def sources_note(noun: str, sources: Counter[str], committed_where: str) -> str:
@@ -96,9 +98,10 @@ def grid_runs(claim_id: str | Claim, profile: str, *, store: RunStore | None = N
         by_key[store.key(config)] = result
         sources[STORE if result.cached else COMPUTED] += 1
     provenance = committed.provenance(by_key.keys()) if committed is not None else []
+    core_hours = committed.core_hours(by_key.keys()) if committed is not None else 0.0
     variants = {name: [by_key[store.key(c)] for c in runs]
                 for name, runs in grid.variants.items()}
-    return GridRuns(claim, profile, variants, sources, provenance)
+    return GridRuns(claim, profile, variants, sources, provenance, core_hours)
 
 
 @dataclass(frozen=True)
