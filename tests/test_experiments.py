@@ -137,6 +137,7 @@ def test_export_load_and_committed_runs_stand_in_for_training(tmp_path: Path,
     trained = threads * sum(r.seconds for runs in first.variants.values() for r in runs) / 3600
     assert again.committed_core_hours == pytest.approx(trained) and trained > 0
     assert f"in {trained:.1f} core-hours" in note
+    assert f"`{results_dir(TINY, 'smoke')}`" in note  # the results folder the tests set
     assert committed.core_hours([run.key]) == pytest.approx(threads * run.summary["seconds"] / 3600)
 
     recomputed = grid_runs(TINY, "smoke", store=fresh, recompute=True)

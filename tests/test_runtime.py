@@ -135,3 +135,9 @@ def test_describe_device_names_the_threads_another_process_will_use() -> None:
 
     assert describe_device(torch.device("cpu"), threads=3).endswith(", 3 threads)")
     assert describe_device(torch.device("cpu")).endswith(f", {torch.get_num_threads()} threads)")
+
+
+def test_shown_path_is_relative_inside_the_checkout_and_unchanged_outside(tmp_path: Path) -> None:
+    root = runtime.project_root()
+    assert runtime.shown_path(root / "data" / "results" / "A1") == Path("data/results/A1")
+    assert runtime.shown_path(tmp_path / "results") == tmp_path / "results"

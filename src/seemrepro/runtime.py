@@ -140,6 +140,15 @@ def project_root() -> Path:
     return Path.cwd()
 
 
+def shown_path(path: Path) -> Path:
+    """``path`` relative to the checkout when it lies inside it (as a reader of the book
+    would find it), else as given."""
+    try:
+        return path.resolve().relative_to(project_root())
+    except ValueError:
+        return path
+
+
 # Written by the build itself (its verdict records): never a reason to call a checkout dirty.
 BUILD_RECORDS = "data/results/verdicts"
 

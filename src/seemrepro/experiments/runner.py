@@ -24,9 +24,10 @@ from tqdm import tqdm
 from seemrepro.engine.config import RunConfig, RunResult
 from seemrepro.engine.loop import batch_groups, train_runs
 from seemrepro.engine.store import RunStore
-from seemrepro.experiments.claims import get_claim, runs_owner
-from seemrepro.experiments.results import CommittedResults
+from seemrepro.experiments.claims import get_claim
+from seemrepro.experiments.results import CommittedResults, results_dir
 from seemrepro.experiments.spec import Claim
+from seemrepro.runtime import shown_path
 
 RECOMPUTE_VARIABLE = "SEEMREPRO_RECOMPUTE"
 COMMITTED, STORE, COMPUTED = "committed results", "run store", "computed in this build"
@@ -55,7 +56,7 @@ class GridRuns:
         where = "; ".join(f"commit `{c}` on {d}" + (f" ({n})" if len(self.committed) > 1 else "")
                           for c, d, n in self.committed)
         return sources_note("training runs", self.sources,
-                            f"`data/results/{runs_owner(self.claim).id}/{self.profile}`, computed at {where}"
+                            f"`{shown_path(results_dir(self.claim, self.profile))}`, computed at {where}"
                             f" in {self.committed_core_hours:.1f} core-hours")
 
 

@@ -61,6 +61,7 @@ from seemrepro.runtime import (
     git_commit,
     project_root,
     set_threads,
+    shown_path,
 )
 from seemrepro.seeds import EVALUATION
 
@@ -549,10 +550,7 @@ class Comparison:
         where = ""
         if self.sources[COMMITTED] and self.committed is not None:
             p = self.committed.provenance
-            try:
-                folder = self.committed.path.parent.relative_to(project_root())
-            except ValueError:
-                folder = self.committed.path.parent
+            folder = shown_path(self.committed.path.parent)
             at = (f"commit `{p.get('commit', 'unknown')}` on {p.get('device', 'unknown')}, "
                   f"d3rlpy {p.get('d3rlpy', '?')}, torch {p.get('torch', '?')}, "
                   f"{str(p.get('date', 'unknown date'))[:10]}")
