@@ -1,22 +1,29 @@
 """Numeric fingerprints that make the code versions of :mod:`seemrepro.engine.versions`
-enforceable: a tiny deterministic run per algorithm, hashed, recorded per code version in
-``tests/golden/numerics.json``. ``python -m seemrepro.engine.numerics`` prints the current
-versions and fingerprints; ``--record`` adds them and refuses to change a recorded one."""
+enforceable: a tiny deterministic run per algorithm, hashed, recorded per code version and
+per numeric platform in ``tests/golden/numerics.json``. The platform matters because float32
+results depend on the kernels torch picks for the CPU (AVX2 and AVX-512 round differently
+in the last bits, which six significant digits can show). ``python -m
+seemrepro.engine.numerics`` prints the current versions and platform; ``--record`` adds this
+platform's fingerprints and refuses to change a recorded one."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import platform
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+import torch
 
 from seemrepro.engine.config import MonitorConfig, RunConfig
 from seemrepro.engine.loop import train
 from seemrepro.engine.versions import code_version
 from seemrepro.rl.agents import ALGORITHMS
 from seemrepro.runtime import project_root, using_threads
+
+Fingerprints = dict[str, dict[str, dict[str, str]]]  # algorithm -> version -> platform -> hash
 
 NUMERICS_STEPS = 20
 
@@ -36,23 +43,44 @@ def numeric_fingerprint(algorithm: str) -> str:
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
 
 
+def numeric_platform() -> str:
+    """The CPU's vendor and the instruction set torch's kernels use, e.g.
+    ``AuthenticAMD/AVX2`` or ``GenuineIntel/AVX512``: what decides the last bits of float32
+    results here."""
+    vendor = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("vendor_id"):
+                vendor = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        vendor = platform.processor() or "unknown"
+    return f"{vendor}/{torch.backends.cpu.get_cpu_capability()}"
+
+
 def numerics_path() -> Path:
     return project_root() / "tests" / "golden" / "numerics.json"
 
 
-def record_numerics(algorithms: Sequence[str] = tuple(ALGORITHMS)) -> dict[str, Any]:
-    """Add the current versions' fingerprints; a recorded version must not change its numbers."""
+def recorded_numerics() -> Fingerprints:
     path = numerics_path()
-    recorded: dict[str, dict[str, str]] = json.loads(path.read_text()) if path.exists() else {}
+    recorded: Fingerprints = json.loads(path.read_text()) if path.exists() else {}
+    return recorded
+
+
+def record_numerics(algorithms: Sequence[str] = tuple(ALGORITHMS)) -> Fingerprints:
+    """Add this platform's fingerprints of the current versions; a version recorded on this
+    platform must not change its numbers."""
+    path, recorded, where = numerics_path(), recorded_numerics(), numeric_platform()
     for algorithm in algorithms:
         version, fingerprint = code_version(algorithm), numeric_fingerprint(algorithm)
-        known = recorded.setdefault(algorithm, {})
-        if version in known and known[version] != fingerprint:
+        known = recorded.setdefault(algorithm, {}).setdefault(version, {})
+        if where in known and known[where] != fingerprint:
             raise SystemExit(
-                f"{algorithm}: the numbers of {version} changed ({known[version]} -> "
+                f"{algorithm}: the numbers of {version} on {where} changed ({known[where]} -> "
                 f"{fingerprint}); bump ENGINE_VERSION or the agent's version, then record again")
-        known[version] = fingerprint
-        print(f"{algorithm}: {version} {fingerprint}")
+        known[where] = fingerprint
+        print(f"{algorithm}: {version} on {where}: {fingerprint}")
     path.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
     return recorded
 
@@ -66,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.record:
         record_numerics()
     else:
+        print(f"platform: {numeric_platform()}")
         for algorithm in ALGORITHMS:
             print(f"{algorithm}: {code_version(algorithm)}")
     return 0
