@@ -15,8 +15,8 @@ from seemrepro.experiments import CommittedResults
 from seemrepro.experiments.claims import claims_with_grids, get_claim
 from seemrepro.experiments.results import results_root
 from seemrepro.experiments.status import PARTLY, claim_status
-from seemrepro.experiments.verify import MATCH, cheapest, verify_results
-from seemrepro.runtime import PROFILES
+from seemrepro.experiments.verify import MATCH, SKIPPED, cheapest, verify_results
+from seemrepro.runtime import PROFILES, default_device, run_platform
 
 CLAIMS = [c.id for c in claims_with_grids()]
 
@@ -80,5 +80,9 @@ def test_a_sample_of_committed_runs_trains_to_the_same_metrics() -> None:
             if (res := committed(c, "book")) is not None for r in cheapest(res, 1)]
     outcomes += verify_results([min(book)[1]], ["book"], k=1)
     assert len(outcomes) == len(CLAIMS) + 1
-    for o in outcomes:
+    # a run computed on another kind of CPU differs in the last bits: verified only there
+    checked = [o for o in outcomes if not (o.status == SKIPPED and "computed on" in o.detail)]
+    for o in checked:
         assert o.status == MATCH, f"{o.claim} {o.profile} seed {o.seed}: {o.status} {o.detail}"
+    if not checked:
+        pytest.skip(f"no sampled run was computed on {run_platform(default_device())}")

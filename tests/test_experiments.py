@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from seemrepro import runtime
 from seemrepro.engine import MonitorConfig, RunConfig, RunStore
 from seemrepro.engine.loop import train_runs
 from seemrepro.experiments import (
@@ -41,6 +42,7 @@ from seemrepro.experiments.verify import (
     MISMATCH,
     SKIPPED,
     STALE,
+    UNRECORDED_PLATFORM,
     compare,
     verify_results,
 )
@@ -262,7 +264,18 @@ def test_compare_and_verify(tmp_path: Path, results_root: Path) -> None:
     (outcome,) = verify_results([TINY], ["smoke"], k=1)
     assert outcome.status == MISMATCH and not outcome.ok
 
-    meta["runs"][0]["summary"]["device"] = "cuda (NVIDIA H200)"
+    summary = meta["runs"][0]["summary"]
+    assert summary["platform"] == runtime.numeric_platform()  # the CPU kind it ran on
+    summary["platform"] = "OtherVendor/AVX2"
+    runs_file.write_text(json.dumps(meta))
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)  # verified only on its CPU kind
+    assert outcome.status == SKIPPED and outcome.ok and "on OtherVendor/AVX2" in outcome.detail
+    del summary["platform"]  # exported before CPU kinds were recorded: CI's kind
+    runs_file.write_text(json.dumps(meta))
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)
+    assert (outcome.status == SKIPPED) == (runtime.numeric_platform() != UNRECORDED_PLATFORM)
+
+    summary["device"] = "cuda (NVIDIA H200)"
     runs_file.write_text(json.dumps(meta))
     (outcome,) = verify_results([TINY], ["smoke"], k=1)  # verified only on its device kind
     assert outcome.status == SKIPPED and outcome.ok and "computed on cuda" in outcome.detail

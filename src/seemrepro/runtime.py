@@ -53,6 +53,27 @@ def describe_device(device: torch.device | None = None, *, threads: int | None =
     return f"cpu ({platform.processor() or platform.machine()}, {threads} threads)"
 
 
+def numeric_platform() -> str:
+    """The CPU's vendor and the instruction set torch's kernels use, e.g.
+    ``AuthenticAMD/AVX2`` or ``GenuineIntel/AVX512``: what decides the last bits of float32
+    results here."""
+    vendor = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("vendor_id"):
+                vendor = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        vendor = platform.processor() or "unknown"
+    return f"{vendor}/{torch.backends.cpu.get_cpu_capability()}"
+
+
+def run_platform(device: torch.device) -> str:
+    """What a run's last bits depend on: :func:`numeric_platform` on the CPU, the GPU's name
+    on CUDA."""
+    return numeric_platform() if device.type == "cpu" else describe_device(device)
+
+
 def default_threads() -> int:
     """Torch intra-op threads for one training process: ``$SEEMREPRO_THREADS`` when set, else one
     thread on machines with at most four cores, else torch's own default.

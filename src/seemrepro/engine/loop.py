@@ -38,6 +38,7 @@ from seemrepro.runtime import (
     default_device,
     describe_device,
     git_commit,
+    run_platform,
     tune_allocator,
     using_threads,
 )
@@ -348,7 +349,8 @@ class GroupRun:
         results = []
         where: dict[str, Any] = {} if self.store is None else {
             "device": describe_device(self.device), "commit": git_commit(),
-            "threads": torch.get_num_threads(), "group": self.keys}
+            "threads": torch.get_num_threads(), "group": self.keys,
+            "platform": run_platform(self.device)}
         for i, c in enumerate(self.configs):
             for monitor in self.monitors[i]:
                 self.rows[i].extend(monitor.finish(self.views[i]))

@@ -11,17 +11,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import platform
 from collections.abc import Sequence
 from pathlib import Path
-
-import torch
 
 from seemrepro.engine.config import MonitorConfig, RunConfig
 from seemrepro.engine.loop import train
 from seemrepro.engine.versions import code_version
 from seemrepro.rl.agents import ALGORITHMS
-from seemrepro.runtime import project_root, using_threads
+from seemrepro.runtime import numeric_platform, project_root, using_threads
 
 Fingerprints = dict[str, dict[str, dict[str, str]]]  # algorithm -> version -> platform -> hash
 
@@ -41,21 +38,6 @@ def numeric_fingerprint(algorithm: str) -> str:
         results = train(config, [0, 1], progress=False, device="cpu")
     rows = [(s, seed, m, f"{v:.6g}") for r in results for s, seed, m, v in r.rows]
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
-
-
-def numeric_platform() -> str:
-    """The CPU's vendor and the instruction set torch's kernels use, e.g.
-    ``AuthenticAMD/AVX2`` or ``GenuineIntel/AVX512``: what decides the last bits of float32
-    results here."""
-    vendor = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("vendor_id"):
-                vendor = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        vendor = platform.processor() or "unknown"
-    return f"{vendor}/{torch.backends.cpu.get_cpu_capability()}"
 
 
 def numerics_path() -> Path:

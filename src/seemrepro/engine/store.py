@@ -92,9 +92,9 @@ class RunStore:
     def save(self, config: RunConfig, result: RunResult,
              snapshots: dict[int, dict[str, torch.Tensor]] | None = None, *,
              device: str = "", commit: str = "", threads: int = 0,
-             group: list[str] | None = None) -> None:
-        """Store a finished run. ``device``, ``commit`` and ``threads`` describe where it was
-        computed; ``group`` lists the keys of the runs it trained with as one batched model
+             group: list[str] | None = None, platform: str = "") -> None:
+        """Store a finished run. ``device``, ``commit``, ``threads`` and ``platform`` (the CPU kind,
+        :func:`seemrepro.runtime.run_platform`) describe where it was computed; ``group`` lists the keys of the runs it trained with as one batched model
         (float sums depend on both, so re-checking a run retrains the same group)."""
         record = key_record(config)
         d = self.root / config.algorithm / config_key(record)
@@ -112,6 +112,8 @@ class RunStore:
                    "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                    "torch": torch.__version__, "device": device, "commit": commit,
                    "threads": threads, "group": group or [self.key(config)]}
+        if platform:
+            summary["platform"] = platform
         atomic_write(d / "summary.json", json.dumps(summary))
 
     def load(self, config: RunConfig) -> RunResult | None:

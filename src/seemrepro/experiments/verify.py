@@ -7,7 +7,10 @@ float sums depend on both) and compared with the committed metrics: the same (st
 ``rtol``/``atol`` (NaN matches NaN) and the same divergence step. A committed run whose key
 differs from the key the current code gives its config is *stale* (the code or the data
 changed since): that fails too, and the fix is to re-export. Runs computed on another kind of
-device (CUDA against this CPU) are listed as skipped, verified only there.
+device (CUDA against this CPU) or another kind of CPU (:func:`seemrepro.runtime.numeric_platform`:
+AVX2 and AVX-512 kernels differ in the last bits, and a diverging run magnifies them past any
+tolerance) are listed as skipped, verified only there. Runs exported before the CPU kind was
+recorded count as :data:`UNRECORDED_PLATFORM`'s, where CI verified them.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from seemrepro.engine.store import RunStore
 from seemrepro.experiments.claims import claims_with_grids, get_claim
 from seemrepro.experiments.results import CommittedResults, CommittedRun
 from seemrepro.experiments.spec import Claim
-from seemrepro.runtime import PROFILES, default_device
+from seemrepro.runtime import PROFILES, default_device, run_platform
 
 RTOL, ATOL = 1e-4, 1e-6
 MATCH, MISMATCH, STALE, SKIPPED = "match", "mismatch", "stale", "skipped"
+# where the CI that verified the runs exported without a CPU kind ran
+UNRECORDED_PLATFORM = "AuthenticAMD/AVX2"
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,15 @@ def device_kind(description: str) -> str:
     return description.split(" ", 1)[0] if description else "cpu"
 
 
+def platform_of(summary: dict[str, Any]) -> str:
+    """The CPU kind (or GPU) a run was computed on; :data:`UNRECORDED_PLATFORM` for CPU runs
+    exported before it was recorded."""
+    if summary.get("platform"):
+        return str(summary["platform"])
+    device = summary.get("device", "")
+    return UNRECORDED_PLATFORM if device_kind(device) == "cpu" else device
+
+
 def verify_results(claim_ids: Sequence[str | Claim] | None = None,
                    profiles: Sequence[str] = PROFILES, *, k: int | None = 1,
                    rtol: float = RTOL, atol: float = ATOL, threads: int | None = None,
@@ -89,7 +103,7 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
     """Retrain the cheapest ``k`` committed runs (``None``: all) per claim and profile
     (``threads``: override the thread count each run was trained with)."""
     claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
-    here = default_device().type
+    here = default_device()
     keys = RunStore()
     outcomes = []
     for claim in claims:
@@ -100,13 +114,13 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
             for run in cheapest(committed, k):
                 config = run.config
                 seed = config.seed
-                where = device_kind(run.summary.get("device", ""))
+                where = platform_of(run.summary)
                 if keys.key(config) != run.key:
                     outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
                                                  STALE, "the code version or the data changed "
                                                  "since the export"))
                     continue
-                if where != here:
+                if where != run_platform(here):
                     outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
                                                  SKIPPED, f"computed on {where}; verified "
                                                  f"only there"))
