@@ -93,9 +93,9 @@ class RunStore:
              snapshots: dict[int, dict[str, torch.Tensor]] | None = None, *,
              device: str = "", commit: str = "", threads: int = 0,
              group: list[str] | None = None, platform: str = "") -> None:
-        """Store a finished run. ``device``, ``commit``, ``threads`` and ``platform`` (the CPU kind,
-        :func:`seemrepro.runtime.run_platform`) describe where it was computed; ``group`` lists the keys of the runs it trained with as one batched model
-        (float sums depend on both, so re-checking a run retrains the same group)."""
+        """Store a finished run. ``device``, ``commit``, ``threads`` and ``platform``
+        (:func:`seemrepro.runtime.run_platform`) describe where it was computed; ``group`` lists
+        the keys of the runs it trained with as one batched model (float sums depend on both, so re-checking a run retrains the same group)."""
         record = key_record(config)
         d = self.root / config.algorithm / config_key(record)
         atomic_write(d / "config.json", json.dumps(record, indent=1))

@@ -103,7 +103,7 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
     """Retrain the cheapest ``k`` committed runs (``None``: all) per claim and profile
     (``threads``: override the thread count each run was trained with)."""
     claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
-    here = default_device()
+    here = run_platform(default_device())
     keys = RunStore()
     outcomes = []
     for claim in claims:
@@ -120,7 +120,7 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
                                                  STALE, "the code version or the data changed "
                                                  "since the export"))
                     continue
-                if where != run_platform(here):
+                if where != here:
                     outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
                                                  SKIPPED, f"computed on {where}; verified "
                                                  f"only there"))
