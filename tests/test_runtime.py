@@ -64,6 +64,20 @@ def test_thread_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert torch.get_num_threads() == before
 
 
+def test_flushing_denormals_zeroes_them_inside_and_restores_after() -> None:
+    tiny = torch.tensor([1e-39])  # below float32's smallest normal, 1.18e-38
+    assert not runtime.flushes_denormals()
+    assert (tiny * 2).item() > 0
+    with runtime.flushing_denormals() as supported:
+        if not supported:
+            pytest.skip("this CPU cannot flush denormals")
+        assert runtime.flushes_denormals()
+        assert (tiny * 2).item() == 0.0
+        assert (torch.tensor([1e-30]) * 2).item() == pytest.approx(2e-30)  # normals untouched
+    assert not runtime.flushes_denormals()
+    assert (tiny * 2).item() > 0
+
+
 def test_checkpoints_hold_only_safe_values(tmp_path: Path) -> None:
     import numpy as np
 

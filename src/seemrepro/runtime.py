@@ -110,6 +110,32 @@ def using_threads(threads: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def flushes_denormals() -> bool:
+    """Whether this thread's CPU arithmetic flushes denormal floats to zero (torch has no
+    getter, so this probes one multiplication)."""
+    return (torch.tensor([1e-39]) * 1.0).item() == 0.0
+
+
+@contextlib.contextmanager
+def flushing_denormals() -> Iterator[bool]:
+    """Treat denormal floats as zero on CPU inside the block, then restore the previous mode.
+
+    When a critic's values spread far, some weights, gradients and Adam moments fall below
+    float32's smallest normal (about 1.2e-38); x86 CPUs handle such operands in microcode, and
+    a matmul over them runs about a hundred times slower, so a diverging run crawls. Flushing
+    changes a result only where a denormal occurs; a run without any is bitwise the same.
+    Yields whether the CPU supports it. The mode is per thread: it covers the calling thread,
+    and intra-op worker threads only if torch starts them inside the block; on one thread it
+    is complete.
+    """
+    before = flushes_denormals()
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield supported
+    finally:
+        torch.set_flush_denormal(before)
+
+
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 _allocator_tuned = False

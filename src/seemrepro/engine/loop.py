@@ -37,6 +37,7 @@ from seemrepro.rl.envstate import capture_env_state, restore_env_state
 from seemrepro.runtime import (
     default_device,
     describe_device,
+    flushing_denormals,
     git_commit,
     run_platform,
     tune_allocator,
@@ -95,7 +96,7 @@ def train_runs(configs: Sequence[RunConfig], *, store: RunStore | None = None,
     pending = [resolved[i] for i in todo]
     groups = batch_groups(pending, max_group) if batched else [[c] for c in pending]
     slots = {id(c): i for i, c in zip(todo, pending)}
-    with using_threads(threads or torch.get_num_threads()):
+    with using_threads(threads or torch.get_num_threads()), flushing_denormals():
         for group in groups:
             trained = GroupRun(group, store, dev).run(progress, interrupt_at, on_progress)
             for c, result in zip(group, trained, strict=True):
