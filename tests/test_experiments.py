@@ -44,6 +44,7 @@ from seemrepro.experiments.verify import (
     STALE,
     UNRECORDED_PLATFORM,
     compare,
+    threads_of,
     verify_results,
 )
 from seemrepro.runtime import PROFILES, by_profile, project_root
@@ -240,6 +241,13 @@ def test_claim_status_from_verdict_records(results_root: Path) -> None:
     page = claims_page(results_root)
     assert page.startswith("# Claims at a glance")
     assert "| T6 |" in page and "failed" in page and "surge_rise" in page
+
+
+def test_threads_of_reads_the_record_or_older_device_texts() -> None:
+    assert threads_of({"threads": 4, "device": "cpu (x86_64, 1 threads)"}) == 4
+    assert threads_of({"device": "cpu (x86_64, 3 threads)"}) == 3
+    assert threads_of({"device": "cpu (GenuineIntel/AVX512, 1 thread)"}) == 1
+    assert threads_of({"device": "cuda (NVIDIA H200)"}) == 1
 
 
 def test_compare_and_verify(tmp_path: Path, results_root: Path) -> None:

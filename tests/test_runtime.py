@@ -142,13 +142,16 @@ def test_git_commit_is_dirty_for_changed_sources_but_not_for_verdict_records(
     assert git_commit(tmp_path) == clean + "+dirty"
 
 
-def test_describe_device_names_the_threads_another_process_will_use() -> None:
+def test_describe_device_names_the_cpu_kind_and_the_threads_another_process_will_use() -> None:
     import torch
 
     from seemrepro.runtime import describe_device
 
-    assert describe_device(torch.device("cpu"), threads=3).endswith(", 3 threads)")
-    assert describe_device(torch.device("cpu")).endswith(f", {torch.get_num_threads()} threads)")
+    kind = runtime.numeric_platform()
+    assert describe_device(torch.device("cpu"), threads=3) == f"cpu ({kind}, 3 threads)"
+    assert describe_device(torch.device("cpu"), threads=1) == f"cpu ({kind}, 1 thread)"
+    with runtime.using_threads(2):
+        assert describe_device(torch.device("cpu")) == f"cpu ({kind}, 2 threads)"
 
 
 def test_shown_path_is_relative_inside_the_checkout_and_unchanged_outside(tmp_path: Path) -> None:

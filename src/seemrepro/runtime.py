@@ -44,13 +44,14 @@ def default_device() -> torch.device:
 
 
 def describe_device(device: torch.device | None = None, *, threads: int | None = None) -> str:
-    """``cuda (<name>)`` or ``cpu (<processor>, <n> threads)``; ``threads`` defaults to this
-    process's torch setting (pass the count another process will use, e.g. a chapter's)."""
+    """``cuda (<name>)`` or ``cpu (<vendor>/<instruction set>, <n> threads)``, the CPU named as
+    :func:`numeric_platform` names it; ``threads`` defaults to this process's torch setting
+    (pass the count another process will use, e.g. a chapter's)."""
     device = device or default_device()
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     threads = torch.get_num_threads() if threads is None else threads
-    return f"cpu ({platform.processor() or platform.machine()}, {threads} threads)"
+    return f"cpu ({numeric_platform()}, {threads} thread{'' if threads == 1 else 's'})"
 
 
 def numeric_platform() -> str:

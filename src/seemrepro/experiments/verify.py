@@ -79,7 +79,7 @@ def threads_of(summary: dict[str, Any]) -> int:
     """The torch threads a run was trained with (older records: from the device text)."""
     if summary.get("threads"):
         return int(summary["threads"])
-    found = re.search(r"(\d+) threads", summary.get("device", ""))
+    found = re.search(r"(\d+) threads?\b", summary.get("device", ""))
     return int(found.group(1)) if found else 1
 
 
