@@ -248,14 +248,8 @@ median_q = {k: "none (all stopped)" if math.isnan(q := median_final_value(v, "q_
             else f"{q:.0f}" for k, v in smallest_runs.items()}
 glue("a1_tasks", str(len(tasks)), display=False)
 glue("a1_steps", f"{first.steps:,}", display=False)
-
-
-def runs_range(name: str, critic: str) -> str:
-    scores = runs[(runs["X"] == small) & (runs["algorithm"] == name)
-                  & (runs["critic"] == critic)]["score"]
-    return f"{scores.min():.1f} to {scores.max():.1f}"
-
-
+score_range = runs[runs["X"] == small].groupby(["algorithm", "critic"])["score"].agg(
+    ["min", "max"]).apply(lambda r: f"{r['min']:.1f} to {r['max']:.1f}", axis=1)
 display(Markdown("\n".join([
     "**What this build shows.**", "",
     *(f"* {a}: total {total[(a, full, 'none')]:.1f} at {full} and "
@@ -269,8 +263,8 @@ display(Markdown("\n".join([
     f"* Diverging at {small} without LN: {', '.join(diverging) or 'none'}.",
     f"* LN's gain at {small}, against the spread of the runs behind it: "
     + "; ".join(f"{a} {total[(a, small, 'LN')] - total[(a, small, 'none')]:+.1f} points from "
-                f"{len(own_tasks[a]) * len(own_seeds[a])} run(s) per critic (per-run scores "
-                f"{runs_range(a, 'none')} without LN, {runs_range(a, 'LN')} with it)"
+                f"{totals.loc[(a, small, 'none'), 'runs']} run(s) per critic (per-run scores "
+                f"{score_range[(a, 'none')]} without LN, {score_range[(a, 'LN')]} with it)"
                 for a in algorithms) + ".",
 ])))
 
