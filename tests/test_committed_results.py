@@ -15,7 +15,7 @@ from seemrepro.experiments import CommittedResults
 from seemrepro.experiments.claims import claims_with_grids, get_claim
 from seemrepro.experiments.results import results_root
 from seemrepro.experiments.status import PARTLY, claim_status
-from seemrepro.experiments.verify import MATCH, SKIPPED, cheapest, verify_results
+from seemrepro.experiments.verify import MATCH, SKIPPED, verification_sample, verify_results
 from seemrepro.runtime import PROFILES, default_device, run_platform
 
 CLAIMS = [c.id for c in claims_with_grids()]
@@ -75,14 +75,15 @@ def test_committed_results_stay_small() -> None:
 
 @pytest.mark.slow
 def test_a_sample_of_committed_runs_trains_to_the_same_metrics() -> None:
-    outcomes = verify_results(CLAIMS, ["smoke"], k=1)
-    book = [(float(r.summary["seconds"]), c) for c in CLAIMS
-            if (res := committed(c, "book")) is not None for r in cheapest(res, 1)]
-    outcomes += verify_results([min(book)[1]], ["book"], k=1)
+    sample = verification_sample()
+    assert sample == [(c, "smoke") for c in CLAIMS] + [(sample[-1][0], "book")]
+    outcomes = [o for claim, profile in sample for o in verify_results([claim], [profile], k=1)]
     assert len(outcomes) == len(CLAIMS) + 1
-    # a run computed on another kind of CPU differs in the last bits: verified only there
+    # a run computed on another kind of CPU differs in the last bits: verified only there, or
+    # against its replica on this kind (`seemrepro results replicate --sample`)
     checked = [o for o in outcomes if not (o.status == SKIPPED and "computed on" in o.detail)]
     for o in checked:
         assert o.status == MATCH, f"{o.claim} {o.profile} seed {o.seed}: {o.status} {o.detail}"
     if not checked:
-        pytest.skip(f"no sampled run was computed on {run_platform(default_device())}")
+        pytest.skip(f"no sampled run was computed on {run_platform(default_device())} or has a "
+                    f"replica there")

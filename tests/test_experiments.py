@@ -26,7 +26,13 @@ from seemrepro.experiments import (
     reproduce,
 )
 from seemrepro.experiments.claims import BEYOND_THE_PAPER, claims_with_grids, runs_owner
-from seemrepro.experiments.results import CorruptResultsError, results_dir
+from seemrepro.experiments.results import (
+    REPLICAS_FILE,
+    CorruptResultsError,
+    Replica,
+    results_dir,
+    save_replicas,
+)
 from seemrepro.experiments.runner import COMMITTED, COMPUTED, STORE, untrained
 from seemrepro.experiments.status import (
     FAILED,
@@ -40,10 +46,12 @@ from seemrepro.experiments.status import (
 from seemrepro.experiments.verify import (
     MATCH,
     MISMATCH,
+    REPLICATED,
     SKIPPED,
     STALE,
     UNRECORDED_PLATFORM,
     compare,
+    replicate_results,
     threads_of,
     verify_results,
 )
@@ -292,6 +300,61 @@ def test_compare_and_verify(tmp_path: Path, results_root: Path) -> None:
     runs_file.write_text(json.dumps(meta))
     (outcome,) = verify_results([TINY], ["smoke"], k=1)
     assert outcome.status == STALE and not outcome.ok
+
+
+def test_a_run_from_another_cpu_kind_verifies_against_its_replica_here(
+        tmp_path: Path, results_root: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    train_runs([TINY.runs("smoke").variants["plain"][0]], store=store, progress=False)
+    export_results(TINY, "smoke", store=store)
+    runs_file = results_dir(TINY, "smoke") / "runs.json"
+    meta = json.loads(runs_file.read_text())
+    meta["runs"][0]["summary"]["platform"] = "OtherVendor/AVX2"
+    runs_file.write_text(json.dumps(meta))
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)
+    assert outcome.status == SKIPPED and "on OtherVendor/AVX2" in outcome.detail
+    run = CommittedResults.load(TINY, "smoke").runs[outcome.key]  # type: ignore[union-attr]
+    elsewhere = Replica(run.key, "OtherVendor/AVX512 (family 6 model 1)", {}, run.rows)
+    save_replicas(TINY, "smoke", [elsewhere])
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)  # a replica on another model: no help
+    assert outcome.status == SKIPPED
+
+    (made,) = replicate_results([TINY], ["smoke"], k=1)
+    assert made.status == REPLICATED
+    committed = CommittedResults.load(TINY, "smoke")
+    assert committed is not None
+    exact = runtime.exact_platform(runtime.default_device())
+    replica = committed.replicas[(outcome.key, exact)]
+    assert set(committed.replicas) == {(run.key, exact), (run.key, elsewhere.platform)}
+    assert replica.rows == sorted(committed.runs[outcome.key].rows)  # same code and machine
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)
+    assert outcome.status == MATCH and outcome.detail == f"against its replica on {exact}"
+
+    replica.rows[0] = (*replica.rows[0][:3], replica.rows[0][3] + 1.0)  # tampered: fails
+    save_replicas(TINY, "smoke", [replica])
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)
+    assert outcome.status == MISMATCH and "against its replica" in outcome.detail
+    with pytest.raises(ValueError, match="not among the committed"):
+        save_replicas(TINY, "smoke", [dataclasses.replace(replica, key="0" * 16)])
+
+    # replicating again replaces the tampered replica; a run computed here needs none
+    assert replicate_results([TINY], ["smoke"], k=1)[0].status == REPLICATED
+    meta["runs"][0]["summary"]["platform"] = runtime.run_platform(runtime.default_device())
+    runs_file.write_text(json.dumps(meta))
+    assert replicate_results([TINY], ["smoke"], k=1)[0].status == SKIPPED
+    assert len(CommittedResults.load(TINY, "smoke").replicas) == 2  # type: ignore[union-attr]
+    # a run the grid no longer declares: export drops it and its replica
+    meta["runs"].append({**meta["runs"][0], "key": "f" * 16})
+    runs_file.write_text(json.dumps(meta))
+    save_replicas(TINY, "smoke", [dataclasses.replace(replica, key="f" * 16)])
+    assert len(CommittedResults.load(TINY, "smoke").replicas) == 3  # type: ignore[union-attr]
+    export_results(TINY, "smoke", store=store)
+    kept = CommittedResults.load(TINY, "smoke")
+    assert kept is not None and "f" * 16 not in kept.runs
+    assert {k for k, _ in kept.replicas} == {run.key}
+    (results_dir(TINY, "smoke") / REPLICAS_FILE).write_bytes(b"not gzip")
+    with pytest.raises(CorruptResultsError):
+        CommittedResults.load(TINY, "smoke")
 
 
 def test_a_verdict_that_prints_fail_is_a_failed_claim() -> None:

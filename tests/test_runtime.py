@@ -158,3 +158,15 @@ def test_shown_path_is_relative_inside_the_checkout_and_unchanged_outside(tmp_pa
     root = runtime.project_root()
     assert runtime.shown_path(root / "data" / "results" / "A1") == Path("data/results/A1")
     assert runtime.shown_path(tmp_path / "results") == tmp_path / "results"
+
+
+def test_cpu_model_names_the_model_and_the_kernel_steering_extensions() -> None:
+    import torch
+
+    fields = {"cpu family": "6", "model": "143", "stepping": "8", "cache size": "107520 KB",
+              "flags": "fpu avx2 avx512f avx512_bf16 amx_tile"}
+    assert runtime.cpu_model(fields) == ("family 6 model 143 stepping 8, cache 107520 KB, "
+                                         "avx512_bf16, amx_tile")
+    assert runtime.cpu_model({**fields, "model": "1"}) != runtime.cpu_model(fields)
+    exact = runtime.exact_platform(torch.device("cpu"))
+    assert exact == f"{runtime.numeric_platform()} ({runtime.cpu_model()})"

@@ -1,5 +1,5 @@
 """Command line: ``seemrepro train``, ``sweep``, ``runs``, ``options``, and for the paper's
-claims ``claims``, ``reproduce`` and ``results export|verify``.
+claims ``claims``, ``reproduce`` and ``results export|verify|replicate``.
 
 Agent options are ``--set key=value`` (``critic.norm=layernorm`` reaches the critic's config);
 monitor intervals are ``--monitor key=value``. Values are read as JSON when they parse
@@ -271,15 +271,20 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--cluster", choices=("slurm", "local"), default="slurm",
                     help="slurm: where submitit sends the jobs; 'local' runs the same jobs as "
                     "subprocesses on this machine")
-    rs = sub.add_parser("results", help="export a claim's finished runs to data/results, or "
-                        "verify committed results by retraining", formatter_class=HelpFormatter)
-    rs.add_argument("action", choices=("export", "verify"))
-    rs.add_argument("claims", nargs="*", help="claim IDs (verify: default every claim with runs)")
+    rs = sub.add_parser("results", help="export a claim's finished runs to data/results, "
+                        "verify committed results by retraining, or replicate them on this "
+                        "kind of machine", formatter_class=HelpFormatter)
+    rs.add_argument("action", choices=("export", "verify", "replicate"))
+    rs.add_argument("claims", nargs="*", help="claim IDs (verify, replicate: default every "
+                    "claim with runs)")
     rs.add_argument("--profile", choices=PROFILES, default=None,
-                    help="export: default book; verify: default every profile")
+                    help="export: default book; verify, replicate: default every profile")
     rs.add_argument("--runs", default=None, help="run store root to export from")
-    rs.add_argument("--k", type=count_or_all, default=1, help="verify: how many runs per "
-                    "claim and profile, the cheapest first, or 'all'")
+    rs.add_argument("--k", type=count_or_all, default=1, help="verify, replicate: how many "
+                    "runs per claim and profile, the cheapest first, or 'all'")
+    rs.add_argument("--sample", action="store_true", help="verify, replicate: the runs the "
+                    "test suite trains again (the cheapest of each claim at smoke and the "
+                    "cheapest at book), instead of claims, --profile and --k")
     return parser
 
 
@@ -406,7 +411,12 @@ def run_reproduce(args: argparse.Namespace) -> None:
 
 def run_results(args: argparse.Namespace) -> None:
     from seemrepro.experiments.results import export_results
-    from seemrepro.experiments.verify import verify_results
+    from seemrepro.experiments.verify import (
+        STALE,
+        replicate_results,
+        verification_sample,
+        verify_results,
+    )
 
     if args.action == "export":
         if not args.claims:
@@ -417,7 +427,21 @@ def run_results(args: argparse.Namespace) -> None:
             print(f"{claim}: exported {done} of {total} runs to {out}")
         return
     profiles = [args.profile] if args.profile else list(PROFILES)
-    outcomes = verify_results(args.claims or None, profiles, k=args.k)
+    selections = ([([claim], [profile]) for claim, profile in verification_sample()]
+                  if args.sample else [(args.claims or None, profiles)])
+    if args.action == "replicate":
+        outcomes = [o for claims, profs in selections
+                    for o in replicate_results(claims, profs, k=1 if args.sample else args.k,
+                                               progress=True)]
+        for o in outcomes:
+            print(f"{o.claim:4} {o.profile:6} {o.variant[:12]:12} seed {o.seed:<3} {o.key}  "
+                  f"{o.status}: {o.detail}")
+        stale = [o for o in outcomes if o.status == STALE]
+        if stale:
+            raise ValueError(f"{len(stale)} committed run(s) are stale: export them again")
+        return
+    outcomes = [o for claims, profs in selections
+                for o in verify_results(claims, profs, k=1 if args.sample else args.k)]
     for o in outcomes:
         print(f"{o.claim:4} {o.profile:6} {o.variant[:12]:12} seed {o.seed:<3} {o.key}  "
               f"{o.status}" + (f": {o.detail}" if o.detail else ""))

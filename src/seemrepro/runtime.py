@@ -69,6 +69,49 @@ def numeric_platform() -> str:
     return f"{vendor}/{torch.backends.cpu.get_cpu_capability()}"
 
 
+def _cpuinfo_fields() -> dict[str, str]:
+    """The first processor's fields of ``/proc/cpuinfo`` (empty where there is none)."""
+    fields: dict[str, str] = {}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return fields
+    for line in text.splitlines():
+        if not line.strip():
+            break
+        name, _, value = line.partition(":")
+        fields[name.strip()] = value.strip()
+    return fields
+
+
+# Instruction-set extensions that change which float32 kernels MKL and oneDNN pick.
+_KERNEL_FLAGS = ("avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile")
+
+
+def cpu_model(fields: dict[str, str] | None = None) -> str:
+    """The CPU model finer than :func:`numeric_platform`: family, model, stepping, cache size and
+    the extensions that steer kernel choice, e.g. ``family 6 model 167 stepping 1, cache 491520
+    KB, amx_tile``. Two CPUs of one numeric platform but another model may block a matrix
+    product differently and round differently; two of one model do not."""
+    f = _cpuinfo_fields() if fields is None else fields
+    if not f:
+        return platform.processor() or platform.machine() or "unknown"
+    flags = set(f.get("flags", "").split())
+    model = (f"family {f.get('cpu family', '?')} model {f.get('model', '?')} "
+             f"stepping {f.get('stepping', '?')}")
+    parts = [model, f"cache {f.get('cache size', '?')}"]
+    parts += [flag for flag in _KERNEL_FLAGS if flag in flags]
+    return ", ".join(parts)
+
+
+def exact_platform(device: torch.device) -> str:
+    """What must be equal for two runs of one config to agree to the last bit: the GPU's name on
+    CUDA; on CPU, :func:`numeric_platform` and :func:`cpu_model`."""
+    if device.type != "cpu":
+        return run_platform(device)
+    return f"{numeric_platform()} ({cpu_model()})"
+
+
 def run_platform(device: torch.device) -> str:
     """What a run's last bits depend on: :func:`numeric_platform` on the CPU, the GPU's name
     on CUDA."""

@@ -6,6 +6,8 @@ Layout (``<project>/data/results``, or ``$SEEMREPRO_RESULTS``)::
                                        code version, data fingerprint), diverged_at, wall
                                        seconds, date, torch, device and commit
     <CLAIM>/<profile>/metrics.csv.gz   tidy rows: key, step, seed, metric, value
+    <CLAIM>/<profile>/replicas.json.gz (optional) runs trained again on another kind of CPU or
+                                       device: key, that platform, its summary and its rows
 
 No checkpoints or snapshots. A committed run stands in for training only while its key is the
 key the current code gives its config (:meth:`seemrepro.engine.RunStore.key`: config, code
@@ -21,7 +23,7 @@ import io
 import json
 import os
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ from seemrepro.experiments.claims import get_claim, runs_owner
 from seemrepro.experiments.spec import Claim
 from seemrepro.runtime import atomic_write, check_profile, git_commit, project_root
 
-RUNS_FILE, METRICS_FILE = "runs.json", "metrics.csv.gz"
+RUNS_FILE, METRICS_FILE, REPLICAS_FILE = "runs.json", "metrics.csv.gz", "replicas.json.gz"
 
 
 def results_root(root: Path | str | None = None) -> Path:
@@ -68,14 +70,65 @@ class CommittedRun:
 
 
 @dataclass
+class Replica:
+    """A committed run trained again, from the same config and code, on another platform
+    (:func:`seemrepro.runtime.exact_platform`). Float32 kernels round differently across CPU
+    kinds, so a run is re-verified bit for bit only where it was computed; a replica makes it
+    verifiable on one more kind of machine."""
+
+    key: str
+    platform: str
+    summary: dict[str, Any]
+    rows: list[tuple[int, int, str, float]]
+
+    def result(self, config: RunConfig) -> RunResult:
+        return RunResult(config, list(self.rows), self.summary.get("diverged_at"),
+                         float(self.summary.get("seconds", 0.0)), cached=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "platform": self.platform, "summary": self.summary,
+                "rows": [list(row) for row in sorted(self.rows)]}
+
+
+def _gzip_bytes(text: str) -> bytes:
+    """gzip without a timestamp: equal contents give equal bytes."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as f:
+        f.write(text.encode())
+    return buffer.getvalue()
+
+
+def _read_replicas(d: Path) -> dict[tuple[str, str], Replica]:
+    if not (d / REPLICAS_FILE).exists():
+        return {}
+    with gzip.open(d / REPLICAS_FILE, "rt") as f:
+        entries = json.load(f)["replicas"]
+    replicas = [Replica(e["key"], e["platform"], e["summary"],
+                        [(int(s), int(seed), str(m), float(v)) for s, seed, m, v in e["rows"]])
+                for e in entries]
+    return {(r.key, r.platform): r for r in replicas}
+
+
+def _write_replicas(d: Path, replicas: dict[tuple[str, str], Replica]) -> None:
+    if not replicas:
+        (d / REPLICAS_FILE).unlink(missing_ok=True)
+        return
+    entries = [replicas[k].to_dict() for k in sorted(replicas)]
+    atomic_write(d / REPLICAS_FILE, _gzip_bytes(json.dumps({"replicas": entries}, indent=0,
+                                                           sort_keys=True) + "\n"))
+
+
+@dataclass
 class CommittedResults:
-    """The committed runs of one claim at one profile."""
+    """The committed runs of one claim at one profile, and replicas of some of them keyed by
+    (run key, platform)."""
 
     claim: str
     profile: str
     exported: str
     total_runs: int
     runs: dict[str, CommittedRun]
+    replicas: dict[tuple[str, str], Replica] = field(default_factory=dict)
 
     @classmethod
     def load(cls, claim_id: str | Claim, profile: str,
@@ -95,12 +148,15 @@ class CommittedResults:
                     rows.setdefault(key, []).append((int(step), int(seed), metric, float(value)))
             runs = {r["key"]: CommittedRun(r["key"], r["variant"], r["record"], r["summary"],
                                            rows.get(r["key"], [])) for r in meta["runs"]}
-        except (OSError, ValueError, KeyError, EOFError, gzip.BadGzipFile) as error:
+            replicas = {k: r for k, r in _read_replicas(d).items() if r.key in runs}
+        except (OSError, ValueError, KeyError, TypeError, EOFError,
+                gzip.BadGzipFile) as error:
             raise CorruptResultsError(f"committed results in {d} cannot be read ({error}); "
                                       f"export them again with `seemrepro results export "
                                       f"{get_claim(claim_id).id} --profile {profile}`") \
                 from error
-        return cls(meta["claim"], meta["profile"], meta["exported"], meta["total_runs"], runs)
+        return cls(meta["claim"], meta["profile"], meta["exported"], meta["total_runs"], runs,
+                   replicas)
 
     def provenance(self, keys: Collection[str] | None = None) -> list[tuple[str, str, int]]:
         """(commit, device, number of runs) for each place these runs (or those of ``keys``)
@@ -166,9 +222,27 @@ def export_results(claim_id: str | Claim, profile: str, *, store: RunStore | Non
     meta = {"claim": claim.id, "profile": profile, "total_runs": len(grid),
             "exported": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "exported_at_commit": git_commit(), "runs": entries}
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as f:
-        f.write(lines.getvalue().encode())
-    atomic_write(out / METRICS_FILE, buffer.getvalue())
+    atomic_write(out / METRICS_FILE, _gzip_bytes(lines.getvalue()))
     atomic_write(out / RUNS_FILE, json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    if earlier is not None:  # replicas of runs no longer exported are dropped
+        exported = {e["key"] for e in entries}
+        _write_replicas(out, {k: r for k, r in earlier.replicas.items() if r.key in exported})
     return out, len(entries), len(grid)
+
+
+def save_replicas(claim_id: str | Claim, profile: str, replicas: Collection[Replica],
+                  root: Path | str | None = None) -> Path:
+    """Add ``replicas`` to the claim's committed results (one per run key and platform: a new
+    one replaces the old). Each must replicate a committed run."""
+    committed = CommittedResults.load(claim_id, profile, root)
+    if committed is None:
+        raise ValueError(f"claim {get_claim(claim_id).id} has no committed {profile} results")
+    merged = dict(committed.replicas)
+    for replica in replicas:
+        if replica.key not in committed.runs:
+            raise ValueError(f"run {replica.key} is not among the committed {profile} runs of "
+                             f"{committed.claim}")
+        merged[(replica.key, replica.platform)] = replica
+    out = results_dir(claim_id, profile, root)
+    _write_replicas(out, merged)
+    return out

@@ -3,34 +3,41 @@
 For each claim and profile with committed results, the *cheapest* ``k`` runs (by their recorded
 wall time, ties by key) are trained again from their config with the current code, as they
 were trained (with the runs of their batched group, and the same number of torch threads:
-float sums depend on both) and compared with the committed metrics: the same (step, seed, metric) rows, every value within
-``rtol``/``atol`` (NaN matches NaN) and the same divergence step. A committed run whose key
+float sums depend on both) and compared with the committed metrics: the same (step, seed,
+metric) rows, every value within ``rtol``/``atol`` (NaN matches NaN) and the same divergence step. A committed run whose key
 differs from the key the current code gives its config is *stale* (the code or the data
 changed since): that fails too, and the fix is to re-export. Runs computed on another kind of
 device (CUDA against this CPU) or another kind of CPU (:func:`seemrepro.runtime.numeric_platform`:
 AVX2 and AVX-512 kernels differ in the last bits, and a diverging run magnifies them past any
-tolerance) are listed as skipped, verified only there. Runs exported before the CPU kind was
-recorded count as :data:`UNRECORDED_PLATFORM`'s, where CI verified them.
+tolerance) are compared with their *replica* on this platform when one is committed
+(:func:`replicate_results` trains them again here and records what they give; the platform of a
+replica is :func:`seemrepro.runtime.exact_platform`, down to the CPU model), else listed as
+skipped, verified only there. Runs exported before the CPU kind was recorded count as
+:data:`UNRECORDED_PLATFORM`'s, where CI verified them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from seemrepro.engine.config import RunResult
 from seemrepro.engine.loop import train_runs
 from seemrepro.engine.store import RunStore
 from seemrepro.experiments.claims import claims_with_grids, get_claim
-from seemrepro.experiments.results import CommittedResults, CommittedRun
+from seemrepro.experiments.results import CommittedResults, CommittedRun, Replica, save_replicas
 from seemrepro.experiments.spec import Claim
-from seemrepro.runtime import PROFILES, default_device, run_platform
+from seemrepro.runtime import PROFILES, default_device, exact_platform, git_commit, run_platform
 
 RTOL, ATOL = 1e-4, 1e-6
 MATCH, MISMATCH, STALE, SKIPPED = "match", "mismatch", "stale", "skipped"
+REPLICATED = "replicated"
 # where the CI that verified the runs exported without a CPU kind ran
 UNRECORDED_PLATFORM = "AuthenticAMD/AVX2"
 
@@ -96,14 +103,43 @@ def platform_of(summary: dict[str, Any]) -> str:
     return UNRECORDED_PLATFORM if device_kind(device) == "cpu" else device
 
 
+def verification_sample() -> list[tuple[str, str]]:
+    """The (claim, profile) pairs whose cheapest committed run the test suite trains again:
+    every claim with runs at smoke, and the claim whose cheapest book run is cheapest."""
+    claims = [c.id for c in claims_with_grids()]
+    pairs = [(c, "smoke") for c in claims if CommittedResults.load(c, "smoke") is not None]
+    book = [(float(cheapest(res, 1)[0].summary.get("seconds", 0.0)), c) for c in claims
+            if (res := CommittedResults.load(c, "book")) is not None and res.runs]
+    return pairs + ([(min(book)[1], "book")] if book else [])
+
+
+def _retrain(committed: CommittedResults, run: CommittedRun, threads: int | None,
+             progress: bool) -> RunResult | None:
+    """``run`` trained again as it was trained: with the runs of its batched group and its
+    thread count; ``None`` when a member of its group was not exported."""
+    members = run.summary.get("group", [run.key])
+    if any(k not in committed.runs for k in members):
+        return None
+    trained = train_runs([committed.runs[k].config for k in members], store=None,
+                         progress=progress, max_group=len(members),
+                         threads=threads or threads_of(run.summary))
+    return trained[members.index(run.key)]
+
+
+GROUP_NOT_EXPORTED = "trained in a group with runs that were not exported"
+
+
 def verify_results(claim_ids: Sequence[str | Claim] | None = None,
                    profiles: Sequence[str] = PROFILES, *, k: int | None = 1,
                    rtol: float = RTOL, atol: float = ATOL, threads: int | None = None,
                    progress: bool = False) -> list[Verification]:
     """Retrain the cheapest ``k`` committed runs (``None``: all) per claim and profile
-    (``threads``: override the thread count each run was trained with)."""
+    (``threads``: override the thread count each run was trained with) and compare them with
+    their record, or, for a run computed on another kind of CPU or device, with its replica
+    on this platform (:func:`replicate_results`); without one it is skipped."""
     claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
-    here = run_platform(default_device())
+    device = default_device()
+    here, exact = run_platform(device), exact_platform(device)
     keys = RunStore()
     outcomes = []
     for claim in claims:
@@ -113,29 +149,72 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
                 continue
             for run in cheapest(committed, k):
                 config = run.config
-                seed = config.seed
-                where = platform_of(run.summary)
+
+                def outcome(status: str, detail: str = "", run: CommittedRun = run,
+                            profile: str = profile, claim: Claim = claim) -> Verification:
+                    return Verification(claim.id, profile, run.key, run.variant,
+                                        run.config.seed, status, detail)
+
                 if keys.key(config) != run.key:
-                    outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
-                                                 STALE, "the code version or the data changed "
-                                                 "since the export"))
+                    outcomes.append(outcome(STALE, "the code version or the data changed "
+                                                   "since the export"))
                     continue
+                expected, against = run.result(), ""
+                where = platform_of(run.summary)
                 if where != here:
-                    outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
-                                                 SKIPPED, f"computed on {where}; verified "
-                                                 f"only there"))
+                    replica = committed.replicas.get((run.key, exact))
+                    if replica is None:
+                        outcomes.append(outcome(SKIPPED, f"computed on {where}; verified only "
+                                                         f"there"))
+                        continue
+                    expected, against = replica.result(config), f"its replica on {exact}"
+                again = _retrain(committed, run, threads, progress)
+                if again is None:
+                    outcomes.append(outcome(SKIPPED, GROUP_NOT_EXPORTED))
                     continue
-                members = run.summary.get("group", [run.key])
-                if any(k not in committed.runs for k in members):
-                    outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
-                                                 SKIPPED, "trained in a group with runs that "
-                                                 "were not exported"))
-                    continue
-                trained = train_runs([committed.runs[k].config for k in members], store=None,
-                                     progress=progress, max_group=len(members),
-                                     threads=threads or threads_of(run.summary))
-                again = trained[members.index(run.key)]
-                detail = compare(run.result(), again, rtol, atol)
-                outcomes.append(Verification(claim.id, profile, run.key, run.variant, seed,
-                                             MISMATCH if detail else MATCH, detail))
+                differs = compare(expected, again, rtol, atol)
+                detail = (f"against {against}" + (f": {differs}" if differs else "")
+                          if against else differs)
+                outcomes.append(outcome(MISMATCH if differs else MATCH, detail))
+    return outcomes
+
+
+def replicate_results(claim_ids: Sequence[str | Claim] | None = None,
+                      profiles: Sequence[str] = PROFILES, *, k: int | None = 1,
+                      progress: bool = False) -> list[Verification]:
+    """Train the cheapest ``k`` committed runs per claim and profile again here, where they
+    were computed on another kind of CPU or device, and commit what they give as replicas
+    (:class:`~seemrepro.experiments.results.Replica`), so that :func:`verify_results` can check
+    them on this platform too. A run computed here already verifies against its own record,
+    and a stale one cannot be replicated: both are listed as skipped."""
+    claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
+    device = default_device()
+    here, exact = run_platform(device), exact_platform(device)
+    keys = RunStore()
+    outcomes = []
+    for claim in claims:
+        for profile in profiles:
+            committed = CommittedResults.load(claim, profile)
+            if committed is None:
+                continue
+            made = []
+            for run in cheapest(committed, k):
+                status, detail = REPLICATED, f"on {exact}"
+                if keys.key(run.config) != run.key:
+                    status, detail = STALE, "export it again first"
+                elif platform_of(run.summary) == here:
+                    status, detail = SKIPPED, "computed here: it verifies against its record"
+                elif (again := _retrain(committed, run, None, progress)) is None:
+                    status, detail = SKIPPED, GROUP_NOT_EXPORTED
+                else:
+                    summary = {"diverged_at": again.diverged_at, "seconds": again.seconds,
+                               "threads": threads_of(run.summary), "commit": git_commit(),
+                               "torch": torch.__version__,
+                               "date": dt.datetime.now(dt.timezone.utc).isoformat(
+                                   timespec="seconds")}
+                    made.append(Replica(run.key, exact, summary, list(again.rows)))
+                outcomes.append(Verification(claim.id, profile, run.key, run.variant,
+                                             run.config.seed, status, detail))
+            if made:
+                save_replicas(claim, profile, made)
     return outcomes
