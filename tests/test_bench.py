@@ -17,7 +17,9 @@ def test_bench_quick_output_format(tmp_path: Path) -> None:
     assert out.startswith("device: ")
     assert re.search(r"^library seem\(\) +time +[\d.]+ s .*peak RSS +[\d.]+ MiB", out, re.MULTILINE)
     assert re.search(r"^seem_reference\(\) +time +[\d.]+ s .*peak RSS +[\d.]+ MiB", out, re.MULTILINE)
-    assert re.search(r"^library eigen path: (dense|mixed|dense-fallback)$", out, re.MULTILINE)
+    assert re.search(r"^library eigen path: (dense|mixed|dense-fallback); one call split "
+                     r"\(untimed run\): NTK Gram matrix [\d.]+ s, rightmost eigenvalue [\d.]+ s$",
+                     out, re.MULTILINE)
     match = re.search(r"\|raw diff\| / \|\|A\|\|_F = ([\d.e+-]+)", out)
     assert match and float(match.group(1)) < 1e-4
     assert re.search(r"^SUMMARY ratio=[\d.]+x .* rel_diff=[\d.e+-]+ .* (PASS|FAIL)$", out, re.MULTILINE)
