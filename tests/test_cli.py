@@ -4,6 +4,7 @@ caching and clear errors."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -216,6 +217,24 @@ def test_reproduce_dry_run_lists_runs_and_cost(tmp_path: Path, capsys: pytest.Ca
                  "--runs", str(tmp_path)]) == 0
     assert "4 runs, 0 done" in capsys.readouterr().out
     assert not list(tmp_path.glob("*/*"))  # nothing trained
+
+
+def test_results_replicate_then_verify_on_a_copy_of_the_committed_results(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from seemrepro.experiments.results import results_dir
+
+    shutil.copytree(results_dir("N1", "smoke"), tmp_path / "N1" / "smoke")
+    monkeypatch.setenv("SEEMREPRO_RESULTS", str(tmp_path))
+    assert main(["results", "replicate", "N1", "--profile", "smoke"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    # replicated here, or skipped where the run was computed (it verifies against its record)
+    assert re.search(r"^N1 +smoke .* (replicated: on |skipped: computed here)", line), line
+    assert main(["results", "verify", "N1", "--profile", "smoke"]) == 0
+    out = capsys.readouterr().out
+    assert " match" in out and "1 runs checked: 1 agree or are skipped, 0 do not" in out
 
 
 @pytest.mark.parametrize("argv, message", [
