@@ -282,6 +282,7 @@ def test_compare_and_verify(tmp_path: Path, results_root: Path) -> None:
 
     summary = meta["runs"][0]["summary"]
     assert summary["platform"] == runtime.numeric_platform()  # the CPU kind it ran on
+    assert summary.pop("exact_platform") == runtime.exact_platform(runtime.default_device())
     summary["platform"] = "OtherVendor/AVX2"
     runs_file.write_text(json.dumps(meta))
     (outcome,) = verify_results([TINY], ["smoke"], k=1)  # verified only on its CPU kind
@@ -309,10 +310,11 @@ def test_a_run_from_another_cpu_kind_verifies_against_its_replica_here(
     export_results(TINY, "smoke", store=store)
     runs_file = results_dir(TINY, "smoke") / "runs.json"
     meta = json.loads(runs_file.read_text())
-    meta["runs"][0]["summary"]["platform"] = "OtherVendor/AVX2"
+    meta["runs"][0]["summary"].update(platform="OtherVendor/AVX2",
+                                      exact_platform="OtherVendor/AVX2 (family 1 model 1)")
     runs_file.write_text(json.dumps(meta))
     (outcome,) = verify_results([TINY], ["smoke"], k=1)
-    assert outcome.status == SKIPPED and "on OtherVendor/AVX2" in outcome.detail
+    assert outcome.status == SKIPPED and "on OtherVendor/AVX2 (family 1" in outcome.detail
     run = CommittedResults.load(TINY, "smoke").runs[outcome.key]  # type: ignore[union-attr]
     elsewhere = Replica(run.key, "OtherVendor/AVX512 (family 6 model 1)", {}, run.rows)
     save_replicas(TINY, "smoke", [elsewhere])
@@ -339,8 +341,16 @@ def test_a_run_from_another_cpu_kind_verifies_against_its_replica_here(
 
     # replicating again replaces the tampered replica; a run computed here needs none
     assert replicate_results([TINY], ["smoke"], k=1)[0].status == REPLICATED
-    meta["runs"][0]["summary"]["platform"] = runtime.run_platform(runtime.default_device())
+    summary = meta["runs"][0]["summary"]
+    summary["platform"] = runtime.run_platform(runtime.default_device())
+    summary["exact_platform"] = f"{summary['platform']} (another model)"
     runs_file.write_text(json.dumps(meta))
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)  # same kind, other model: the replica
+    assert outcome.status == MATCH and "against its replica" in outcome.detail
+    summary["exact_platform"] = exact
+    runs_file.write_text(json.dumps(meta))
+    (outcome,) = verify_results([TINY], ["smoke"], k=1)
+    assert outcome.status == MATCH and outcome.detail == ""
     assert replicate_results([TINY], ["smoke"], k=1)[0].status == SKIPPED
     assert len(CommittedResults.load(TINY, "smoke").replicas) == 2  # type: ignore[union-attr]
     # a run the grid no longer declares: export drops it and its replica

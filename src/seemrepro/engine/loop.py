@@ -37,6 +37,7 @@ from seemrepro.rl.envstate import capture_env_state, restore_env_state
 from seemrepro.runtime import (
     default_device,
     describe_device,
+    exact_platform,
     flushing_denormals,
     git_commit,
     run_platform,
@@ -351,7 +352,8 @@ class GroupRun:
         where: dict[str, Any] = {} if self.store is None else {
             "device": describe_device(self.device), "commit": git_commit(),
             "threads": torch.get_num_threads(), "group": self.keys,
-            "platform": run_platform(self.device)}
+            "platform": run_platform(self.device),
+            "exact_platform": exact_platform(self.device)}
         for i, c in enumerate(self.configs):
             for monitor in self.monitors[i]:
                 self.rows[i].extend(monitor.finish(self.views[i]))

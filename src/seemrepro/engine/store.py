@@ -92,9 +92,11 @@ class RunStore:
     def save(self, config: RunConfig, result: RunResult,
              snapshots: dict[int, dict[str, torch.Tensor]] | None = None, *,
              device: str = "", commit: str = "", threads: int = 0,
-             group: list[str] | None = None, platform: str = "") -> None:
-        """Store a finished run. ``device``, ``commit``, ``threads`` and ``platform``
-        (:func:`seemrepro.runtime.run_platform`) describe where it was computed; ``group`` lists
+             group: list[str] | None = None, platform: str = "",
+             exact_platform: str = "") -> None:
+        """Store a finished run. ``device``, ``commit``, ``threads``, ``platform``
+        (:func:`seemrepro.runtime.run_platform`) and ``exact_platform`` (the same down to the CPU
+        model, :func:`seemrepro.runtime.exact_platform`) describe where it was computed; ``group`` lists
         the keys of the runs it trained with as one batched model (float sums depend on both, so re-checking a run retrains the same group)."""
         record = key_record(config)
         d = self.root / config.algorithm / config_key(record)
@@ -114,6 +116,8 @@ class RunStore:
                    "threads": threads, "group": group or [self.key(config)]}
         if platform:
             summary["platform"] = platform
+        if exact_platform:
+            summary["exact_platform"] = exact_platform
         atomic_write(d / "summary.json", json.dumps(summary))
 
     def load(self, config: RunConfig) -> RunResult | None:

@@ -103,6 +103,20 @@ def platform_of(summary: dict[str, Any]) -> str:
     return UNRECORDED_PLATFORM if device_kind(device) == "cpu" else device
 
 
+def computed_on(summary: dict[str, Any]) -> str:
+    """Where a run was computed, as finely as its record says: :func:`platform_of`, down to the
+    CPU model for runs that record it."""
+    return str(summary.get("exact_platform") or platform_of(summary))
+
+
+def computed_here(summary: dict[str, Any], device: torch.device) -> bool:
+    """Whether a run's record can be compared with a retraining on ``device``: the same kind of
+    CPU or GPU, and the same CPU model where the run records one."""
+    if platform_of(summary) != run_platform(device):
+        return False
+    return not summary.get("exact_platform") or summary["exact_platform"] == exact_platform(device)
+
+
 def verification_sample() -> list[tuple[str, str]]:
     """The (claim, profile) pairs whose cheapest committed run the test suite trains again:
     every claim with runs at smoke, and the claim whose cheapest book run is cheapest."""
@@ -139,7 +153,7 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
     on this platform (:func:`replicate_results`); without one it is skipped."""
     claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
     device = default_device()
-    here, exact = run_platform(device), exact_platform(device)
+    exact = exact_platform(device)
     keys = RunStore()
     outcomes = []
     for claim in claims:
@@ -160,12 +174,12 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
                                                    "since the export"))
                     continue
                 expected, against = run.result(), ""
-                where = platform_of(run.summary)
-                if where != here:
+                if not computed_here(run.summary, device):
                     replica = committed.replicas.get((run.key, exact))
                     if replica is None:
-                        outcomes.append(outcome(SKIPPED, f"computed on {where}; verified only "
-                                                         f"there"))
+                        outcomes.append(outcome(SKIPPED, f"computed on "
+                                                         f"{computed_on(run.summary)}; verified "
+                                                         f"only there"))
                         continue
                     expected, against = replica.result(config), f"its replica on {exact}"
                 again = _retrain(committed, run, threads, progress)
@@ -189,7 +203,7 @@ def replicate_results(claim_ids: Sequence[str | Claim] | None = None,
     and a stale one cannot be replicated: both are listed as skipped."""
     claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
     device = default_device()
-    here, exact = run_platform(device), exact_platform(device)
+    exact = exact_platform(device)
     keys = RunStore()
     outcomes = []
     for claim in claims:
@@ -202,7 +216,7 @@ def replicate_results(claim_ids: Sequence[str | Claim] | None = None,
                 status, detail = REPLICATED, f"on {exact}"
                 if keys.key(run.config) != run.key:
                     status, detail = STALE, "export it again first"
-                elif platform_of(run.summary) == here:
+                elif computed_here(run.summary, device):
                     status, detail = SKIPPED, "computed here: it verifies against its record"
                 elif (again := _retrain(committed, run, None, progress)) is None:
                     status, detail = SKIPPED, GROUP_NOT_EXPORTED
