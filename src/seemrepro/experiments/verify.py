@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +127,20 @@ def verification_sample() -> list[tuple[str, str]]:
     return pairs + ([(min(book)[1], "book")] if book else [])
 
 
+def _selected(claim_ids: Sequence[str | Claim] | None, profiles: Sequence[str], k: int | None
+              ) -> Iterator[tuple[Claim, str, CommittedResults, CommittedRun]]:
+    """The cheapest ``k`` committed runs of each claim (default: every claim with runs) at each
+    profile, with their claim, profile and committed results."""
+    claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
+    for claim in claims:
+        for profile in profiles:
+            committed = CommittedResults.load(claim, profile)
+            if committed is None:
+                continue
+            for run in cheapest(committed, k):
+                yield claim, profile, committed, run
+
+
 def _retrain(committed: CommittedResults, run: CommittedRun, threads: int | None,
              progress: bool) -> RunResult | None:
     """``run`` trained again as it was trained: with the runs of its batched group and its
@@ -151,45 +165,38 @@ def verify_results(claim_ids: Sequence[str | Claim] | None = None,
     (``threads``: override the thread count each run was trained with) and compare them with
     their record, or, for a run computed on another kind of CPU or device, with its replica
     on this platform (:func:`replicate_results`); without one it is skipped."""
-    claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
     device = default_device()
     exact = exact_platform(device)
     keys = RunStore()
     outcomes = []
-    for claim in claims:
-        for profile in profiles:
-            committed = CommittedResults.load(claim, profile)
-            if committed is None:
+    for claim, profile, committed, run in _selected(claim_ids, profiles, k):
+        config = run.config
+
+        def outcome(status: str, detail: str = "", run: CommittedRun = run,
+                    profile: str = profile, claim: Claim = claim) -> Verification:
+            return Verification(claim.id, profile, run.key, run.variant, run.config.seed,
+                                status, detail)
+
+        if keys.key(config) != run.key:
+            outcomes.append(outcome(STALE, "the code version or the data changed since the "
+                                           "export"))
+            continue
+        expected, against = run.result(), ""
+        if not computed_here(run.summary, device):
+            replica = committed.replicas.get((run.key, exact))
+            if replica is None:
+                outcomes.append(outcome(SKIPPED, f"computed on {computed_on(run.summary)}; "
+                                                 f"verified only there"))
                 continue
-            for run in cheapest(committed, k):
-                config = run.config
-
-                def outcome(status: str, detail: str = "", run: CommittedRun = run,
-                            profile: str = profile, claim: Claim = claim) -> Verification:
-                    return Verification(claim.id, profile, run.key, run.variant,
-                                        run.config.seed, status, detail)
-
-                if keys.key(config) != run.key:
-                    outcomes.append(outcome(STALE, "the code version or the data changed "
-                                                   "since the export"))
-                    continue
-                expected, against = run.result(), ""
-                if not computed_here(run.summary, device):
-                    replica = committed.replicas.get((run.key, exact))
-                    if replica is None:
-                        outcomes.append(outcome(SKIPPED, f"computed on "
-                                                         f"{computed_on(run.summary)}; verified "
-                                                         f"only there"))
-                        continue
-                    expected, against = replica.result(config), f"its replica on {exact}"
-                again = _retrain(committed, run, threads, progress)
-                if again is None:
-                    outcomes.append(outcome(SKIPPED, GROUP_NOT_EXPORTED))
-                    continue
-                differs = compare(expected, again, rtol, atol)
-                detail = (f"against {against}" + (f": {differs}" if differs else "")
-                          if against else differs)
-                outcomes.append(outcome(MISMATCH if differs else MATCH, detail))
+            expected, against = replica.result(config), f"its replica on {exact}"
+        again = _retrain(committed, run, threads, progress)
+        if again is None:
+            outcomes.append(outcome(SKIPPED, GROUP_NOT_EXPORTED))
+            continue
+        differs = compare(expected, again, rtol, atol)
+        detail = (f"against {against}" + (f": {differs}" if differs else "")
+                  if against else differs)
+        outcomes.append(outcome(MISMATCH if differs else MATCH, detail))
     return outcomes
 
 
@@ -199,36 +206,30 @@ def replicate_results(claim_ids: Sequence[str | Claim] | None = None,
     """Train the cheapest ``k`` committed runs per claim and profile again here, where they
     were computed on another kind of CPU or device, and commit what they give as replicas
     (:class:`~seemrepro.experiments.results.Replica`), so that :func:`verify_results` can check
-    them on this platform too. A run computed here already verifies against its own record,
-    and a stale one cannot be replicated: both are listed as skipped."""
-    claims = [get_claim(c) for c in claim_ids] if claim_ids else claims_with_grids()
+    them on this platform too. A run computed here already verifies against its own record
+    (listed as skipped); a stale one cannot be replicated (listed as stale)."""
     device = default_device()
     exact = exact_platform(device)
     keys = RunStore()
     outcomes = []
-    for claim in claims:
-        for profile in profiles:
-            committed = CommittedResults.load(claim, profile)
-            if committed is None:
-                continue
-            made = []
-            for run in cheapest(committed, k):
-                status, detail = REPLICATED, f"on {exact}"
-                if keys.key(run.config) != run.key:
-                    status, detail = STALE, "export it again first"
-                elif computed_here(run.summary, device):
-                    status, detail = SKIPPED, "computed here: it verifies against its record"
-                elif (again := _retrain(committed, run, None, progress)) is None:
-                    status, detail = SKIPPED, GROUP_NOT_EXPORTED
-                else:
-                    summary = {"diverged_at": again.diverged_at, "seconds": again.seconds,
-                               "threads": threads_of(run.summary), "commit": git_commit(),
-                               "torch": torch.__version__,
-                               "date": dt.datetime.now(dt.timezone.utc).isoformat(
-                                   timespec="seconds")}
-                    made.append(Replica(run.key, exact, summary, list(again.rows)))
-                outcomes.append(Verification(claim.id, profile, run.key, run.variant,
-                                             run.config.seed, status, detail))
-            if made:
-                save_replicas(claim, profile, made)
+    made: dict[tuple[str, str], tuple[Claim, list[Replica]]] = {}
+    for claim, profile, committed, run in _selected(claim_ids, profiles, k):
+        status, detail = REPLICATED, f"on {exact}"
+        if keys.key(run.config) != run.key:
+            status, detail = STALE, "export it again first"
+        elif computed_here(run.summary, device):
+            status, detail = SKIPPED, "computed here: it verifies against its record"
+        elif (again := _retrain(committed, run, None, progress)) is None:
+            status, detail = SKIPPED, GROUP_NOT_EXPORTED
+        else:
+            summary = {"diverged_at": again.diverged_at, "seconds": again.seconds,
+                       "threads": threads_of(run.summary), "commit": git_commit(),
+                       "torch": torch.__version__,
+                       "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            made.setdefault((claim.id, profile), (claim, []))[1].append(
+                Replica(run.key, exact, summary, list(again.rows)))
+        outcomes.append(Verification(claim.id, profile, run.key, run.variant, run.config.seed,
+                                     status, detail))
+    for (_, profile), (claim, replicas) in made.items():
+        save_replicas(claim, profile, replicas)
     return outcomes
