@@ -92,7 +92,7 @@ def cpu_model(fields: dict[str, str] | None = None) -> str:
     """The CPU model finer than :func:`numeric_platform`: family, model, stepping, cache size and
     the extensions that steer kernel choice, e.g. ``family 6 model 167 stepping 1, cache 491520
     KB, amx_tile``. Two CPUs of one numeric platform but another model may block a matrix
-    product differently and round differently; two of one model do not."""
+    product differently and round differently; two of one model are taken to agree."""
     f = _cpuinfo_fields() if fields is None else fields
     if not f:
         return platform.processor() or platform.machine() or "unknown"
