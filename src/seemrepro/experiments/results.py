@@ -52,6 +52,13 @@ class CorruptResultsError(ValueError):
     """A committed results folder that cannot be read back."""
 
 
+def _recorded_result(config: RunConfig, rows: list[tuple[int, int, str, float]],
+                     summary: dict[str, Any]) -> RunResult:
+    """A run as a record holds it: its rows, divergence step and wall time."""
+    return RunResult(config, list(rows), summary.get("diverged_at"),
+                     float(summary.get("seconds", 0.0)), cached=True)
+
+
 @dataclass
 class CommittedRun:
     key: str
@@ -65,8 +72,7 @@ class CommittedRun:
         return RunConfig.from_dict(self.record)
 
     def result(self) -> RunResult:
-        return RunResult(self.config, list(self.rows), self.summary.get("diverged_at"),
-                         float(self.summary.get("seconds", 0.0)), cached=True)
+        return _recorded_result(self.config, self.rows, self.summary)
 
 
 @dataclass
@@ -82,8 +88,7 @@ class Replica:
     rows: list[tuple[int, int, str, float]]
 
     def result(self, config: RunConfig) -> RunResult:
-        return RunResult(config, list(self.rows), self.summary.get("diverged_at"),
-                         float(self.summary.get("seconds", 0.0)), cached=True)
+        return _recorded_result(config, self.rows, self.summary)
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "platform": self.platform, "summary": self.summary,
